@@ -1,0 +1,95 @@
+"""The portal's own data: the audit trail, staff profiles and the permission catalogue."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditTrailImmutableError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    # Every bulk write path of the ORM (update, delete, bulk_update, bulk_create) ends here;
+    # new events go through portal.audit.audit_record, which links the hash chain.
+    def update(self, **kwargs: Any) -> int:
+        raise AuditTrailImmutableError("Audit events are append-only and cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditTrailImmutableError("Audit events are append-only and cannot be deleted.")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        raise AuditTrailImmutableError("Audit events are recorded one at a time by audit_record.")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, append-only; `hash` covers the row and the previous row's hash."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+
+    created_at = models.DateTimeField(db_index=True)
+    # The actor is copied, not a foreign key: deleting a user must not rewrite history.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=254, blank=True, help_text="Username at the time.")
+    action = models.CharField(max_length=100, db_index=True)
+    tenant = models.SlugField(max_length=63, blank=True, db_index=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects: ClassVar[models.Manager[AuditEvent]] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ("-id",)
+        indexes = (models.Index(fields=("tenant", "created_at")),)
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S}Z {self.action} by {self.actor or 'system'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditTrailImmutableError("Audit events are append-only and cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditTrailImmutableError("Audit events are append-only and cannot be deleted.")
+
+
+class PortalAccess(models.Model):
+    """Holds the portal's custom permissions (no table); groups get them by data migration."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = (
+            ("view_tenant", "Can view fleet and tenant status"),
+            ("request_restore", "Can request database restores"),
+            ("approve_operation", "Can approve another person's operation"),
+            ("scale_tenant", "Can scale App Service plans and databases"),
+            ("rotate_key", "Can rotate Key Vault TDE keys"),
+            ("manage_catalogue", "Can manage the tenant catalogue"),
+        )
+
+
+class StaffProfile(models.Model):
+    """Per-person portal settings that do not come from Entra ID."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    only_assigned_tenants = models.BooleanField(
+        default=False,
+        help_text="Limit an account manager to the tenants they are assigned to.",
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

@@ -1,0 +1,54 @@
+"""Portal roles: the Django groups, the permissions each holds, and the Entra ID app-role mapping.
+
+DESIGN.md §1: account managers view; support also restores; admins do everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+
+ACCOUNT_MANAGERS = "Account managers"
+SUPPORT = "Support"
+ADMINS = "Admins"
+GROUPS = (ACCOUNT_MANAGERS, SUPPORT, ADMINS)
+
+VIEW_TENANT = "portal.view_tenant"
+REQUEST_RESTORE = "portal.request_restore"
+APPROVE_OPERATION = "portal.approve_operation"
+SCALE_TENANT = "portal.scale_tenant"
+ROTATE_KEY = "portal.rotate_key"
+MANAGE_CATALOGUE = "portal.manage_catalogue"
+VIEW_AUDIT = "portal.view_auditevent"
+
+GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    ACCOUNT_MANAGERS: (VIEW_TENANT,),
+    SUPPORT: (VIEW_TENANT, REQUEST_RESTORE),
+    ADMINS: (
+        VIEW_TENANT,
+        REQUEST_RESTORE,
+        APPROVE_OPERATION,
+        SCALE_TENANT,
+        ROTATE_KEY,
+        MANAGE_CATALOGUE,
+        VIEW_AUDIT,
+        "portal.view_staffprofile",
+        "portal.change_staffprofile",
+    ),
+}
+
+
+def app_role_groups() -> dict[str, str]:
+    """Entra ID app-role value → Django group name (role values are settings)."""
+    return {
+        settings.ENTRA_ROLE_ACCOUNT_MANAGER: ACCOUNT_MANAGERS,
+        settings.ENTRA_ROLE_SUPPORT: SUPPORT,
+        settings.ENTRA_ROLE_ADMIN: ADMINS,
+    }
+
+
+def groups_for_app_roles(roles: Iterable[str]) -> set[str]:
+    """The groups a person holds for the app roles in their ID token; unknown roles give nothing."""
+    mapping = app_role_groups()
+    return {mapping[role] for role in roles if role in mapping}

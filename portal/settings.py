@@ -1,0 +1,239 @@
+"""Settings for Fleetwise Ops, read from the environment (django-environ) and checked at start-up.
+
+PORTAL_ENVIRONMENT selects the safety level: `production` (the default, so a forgotten
+variable never yields a debug server), `demo` (make demo) or `test`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.config import AZURE_MODES, ENVIRONMENTS, database_config, require_choice, require_present
+
+# Lets ModelAdmin[...] and QuerySet[...] generics work at run time, as the type checker sees them.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+PORTAL_ENVIRONMENT = require_choice(
+    "PORTAL_ENVIRONMENT", env.str("PORTAL_ENVIRONMENT", default="production"), ENVIRONMENTS
+)
+PRODUCTION = PORTAL_ENVIRONMENT == "production"
+
+DEBUG = env.bool("DEBUG", default=PORTAL_ENVIRONMENT == "demo")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when PORTAL_ENVIRONMENT=production.")
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when PORTAL_ENVIRONMENT=production: set it to a long random "
+            "value (for example from Key Vault). See .env.example."
+        )
+    SECRET_KEY = f"insecure-{PORTAL_ENVIRONMENT}-only-key-never-used-in-production-0123456789"
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+if PRODUCTION:
+    require_present("production", ALLOWED_HOSTS=ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "portal.apps.PortalAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_celery_beat",
+    "csp",
+    "portal",
+    "tenants",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_config(
+        env.str("DATABASE_URL", default="sqlite:///var/portal.sqlite3"), base_dir=BASE_DIR
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
+# Time: everything is stored in UTC; pages show PORTAL_TIME_ZONE with UTC alongside.
+LANGUAGE_CODE = "en-au"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+PORTAL_TIME_ZONE = env.str("PORTAL_TIME_ZONE", default="Australia/Sydney")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(PORTAL_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"PORTAL_TIME_ZONE {PORTAL_TIME_ZONE!r} is not an IANA time zone name (e.g. Australia/Sydney)."
+    ) from exc
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Security. Production sits behind App Service's TLS-terminating front end. ---
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # Django admin's templates carry a few inline style attributes.
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF] + env.list("CSP_FORM_ACTION_EXTRA", default=[]),
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# Trust X-Forwarded-For for the audit trail's source IP only behind a known proxy.
+PORTAL_TRUST_X_FORWARDED_FOR = env.bool("PORTAL_TRUST_X_FORWARDED_FOR", default=PRODUCTION)
+
+# --- Celery (DESIGN.md §2, §6). ---
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6390/0")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+# A task is acknowledged only when it finishes, so a killed worker's task is redelivered;
+# operations also carry a heartbeat because Redis redelivers only after the visibility timeout.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Azure (DESIGN.md §4). ---
+PORTAL_AZURE = require_choice(
+    "PORTAL_AZURE",
+    env.str("PORTAL_AZURE", default="azure" if PRODUCTION else "emulator"),
+    AZURE_MODES,
+)
+# Emulator mode reads its endpoints, client and CA from the emulator's demo.json.
+PORTAL_EMULATOR_STATE_DIR = Path(env.str("PORTAL_EMULATOR_STATE_DIR", default=str(VAR_DIR / "emulator")))
+AZURE_SUBSCRIPTION_IDS = env.list("AZURE_SUBSCRIPTION_IDS", default=[])
+AZURE_ARM_ENDPOINT = env.str("AZURE_ARM_ENDPOINT", default="https://management.azure.com")
+AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="https://login.microsoftonline.com")
+AZURE_METRICS_ENDPOINT = env.str(
+    "AZURE_METRICS_ENDPOINT", default="https://australiaeast.metrics.monitor.azure.com"
+)
+AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE = env.bool(
+    "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE", default=True
+)
+
+# --- Entra ID sign-in (the sign-in issue uses these). ---
+ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default="")
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+ENTRA_CLIENT_CERTIFICATE_PATH = env.str("ENTRA_CLIENT_CERTIFICATE_PATH", default="")
+ENTRA_CLIENT_CERTIFICATE_THUMBPRINT = env.str("ENTRA_CLIENT_CERTIFICATE_THUMBPRINT", default="")
+ENTRA_REDIRECT_URI = env.str("ENTRA_REDIRECT_URI", default="")
+ENTRA_ROLE_SUPPORT = env.str("ENTRA_ROLE_SUPPORT", default="Portal.Support")
+ENTRA_ROLE_ACCOUNT_MANAGER = env.str("ENTRA_ROLE_ACCOUNT_MANAGER", default="Portal.AccountManager")
+ENTRA_ROLE_ADMIN = env.str("ENTRA_ROLE_ADMIN", default="Portal.Admin")
+
+if PORTAL_AZURE == "azure":
+    require_present(
+        "PORTAL_AZURE=azure",
+        AZURE_SUBSCRIPTION_IDS=AZURE_SUBSCRIPTION_IDS,
+        ENTRA_TENANT_ID=ENTRA_TENANT_ID,
+        ENTRA_CLIENT_ID=ENTRA_CLIENT_ID,
+        ENTRA_REDIRECT_URI=ENTRA_REDIRECT_URI,
+        ENTRA_CLIENT_SECRET_OR_CERTIFICATE=ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_PATH,
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,72 @@
+"""The catalogue in the admin: visible per the viewer's tenants, editable with manage_catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from portal.roles import MANAGE_CATALOGUE, VIEW_TENANT
+from tenants.models import Tenant
+from tenants.selectors import tenants_visible_to
+from tenants.services import tenant_delete, tenant_save
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin[Tenant]):
+    list_display = ("slug", "display_name", "status", "region", "account_manager", "updated_at")
+    list_filter = ("status", "region", "account_manager")
+    search_fields = ("slug", "display_name", "database_id", "subscription_id", "resource_group")
+    list_select_related = ("account_manager",)
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("slug", "display_name", "status", "account_manager", "region", "tags")}),
+        (
+            "Azure resources",
+            {
+                "fields": (
+                    "subscription_id",
+                    "resource_group",
+                    "app_service_site_id",
+                    "app_service_plan_id",
+                    "sql_server_id",
+                    "database_id",
+                    "elastic_pool_id",
+                    "key_vault_key_id",
+                    "app_insights_id",
+                    "geo_sql_server_id",
+                )
+            },
+        ),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return tenants_visible_to(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(VIEW_TENANT)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(VIEW_TENANT)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MANAGE_CATALOGUE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(MANAGE_CATALOGUE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(MANAGE_CATALOGUE)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        tenant_save(tenant=obj, actor=request.user, changed=form.changed_data)
+
+    def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
+        tenant_delete(tenant=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            tenant_delete(tenant=tenant, actor=request.user)

@@ -1,0 +1,35 @@
+"""Permission-carrying reads of the catalogue. Views never fetch tenants any other way."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal.roles import VIEW_TENANT
+from tenants.models import Tenant
+
+
+def _only_assigned(user: AbstractBaseUser | AnonymousUser) -> bool:
+    profile = getattr(user, "staff_profile", None)
+    return bool(profile and profile.only_assigned_tenants)
+
+
+def tenants_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenant]:
+    if not user.is_authenticated or not user.has_perm(VIEW_TENANT):
+        return Tenant.objects.none()
+    tenants = Tenant.objects.select_related("account_manager")
+    if _only_assigned(user):
+        tenants = tenants.filter(account_manager=user)
+    return tenants
+
+
+def tenant_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Tenant:
+    """The tenant if the user may see it. Hidden tenants are 404, not 403, so names don't leak."""
+    if not user.is_authenticated or not user.has_perm(VIEW_TENANT):
+        raise PermissionDenied("You do not have permission to view tenants.")
+    try:
+        return tenants_visible_to(user).get(slug=slug)
+    except Tenant.DoesNotExist as exc:
+        raise Http404(f"No tenant {slug!r}.") from exc
