@@ -111,5 +111,8 @@ class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
             action="staff_profile.update" if change else "staff_profile.create",
             actor=request.user,
             request=request,
-            details={"user": obj.user.get_username(), "only_assigned_tenants": obj.only_assigned_tenants},
+            details={
+                "user": obj.user.get_username(),
+                "only_assigned_tenants": obj.only_assigned_tenants,
+            },
         )

@@ -19,7 +19,9 @@ class FleetwiseAdminSite(admin.AdminSite):
     index_title = "Fleet"
     index_template = "admin/fleet_index.html"
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
         tenants = tenants_visible_to(request.user)
         by_status = dict(tenants.values_list("status").annotate(n=Count("id")).order_by())
         context = {

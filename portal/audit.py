@@ -114,7 +114,9 @@ def audit_record(
             "outcome": str(outcome),
             "details": clean_details,
         }
-        event = AuditEvent(**fields, prev_hash=prev_hash, hash=_event_hash(prev_hash=prev_hash, **fields))
+        event = AuditEvent(
+            **fields, prev_hash=prev_hash, hash=_event_hash(prev_hash=prev_hash, **fields)
+        )
         event.save()
     return event
 
@@ -148,9 +150,13 @@ def audit_verify_chain() -> ChainReport:
         checked += 1
         if event.prev_hash != expected_prev:
             breaks.append(
-                ChainBreak(event.pk, "link to the previous event does not match (row removed or inserted)")
+                ChainBreak(
+                    event.pk, "link to the previous event does not match (row removed or inserted)"
+                )
             )
         if _stored_hash(event) != event.hash:
-            breaks.append(ChainBreak(event.pk, "contents do not match the recorded hash (row edited)"))
+            breaks.append(
+                ChainBreak(event.pk, "contents do not match the recorded hash (row edited)")
+            )
         expected_prev = event.hash
     return ChainReport(checked=checked, breaks=breaks)

@@ -26,14 +26,15 @@ current_request: ContextVar[RequestContext | None] = ContextVar("current_request
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address: the first X-Forwarded-For hop when behind a trusted proxy."""
     if settings.PORTAL_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
         first = forwarded.split(",")[0].strip()
         # App Service appends the port ("1.2.3.4:5678") to the forwarded address.
         if first.count(":") == 1:
             first = first.split(":")[0]
         if first:
             return first
-    return request.META.get("REMOTE_ADDR") or None
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote or None
 
 
 class RequestIdMiddleware:

@@ -18,6 +18,9 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise AuditTrailImmutableError("Audit events are append-only and cannot be updated.")
 
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AuditTrailImmutableError("Audit events are append-only and cannot be updated.")
+
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditTrailImmutableError("Audit events are append-only and cannot be deleted.")
 
@@ -46,7 +49,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects: ClassVar[models.Manager[AuditEvent]] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[AuditEvent]] = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ("-id",)
@@ -78,6 +81,9 @@ class PortalAccess(models.Model):
             ("rotate_key", "Can rotate Key Vault TDE keys"),
             ("manage_catalogue", "Can manage the tenant catalogue"),
         )
+
+    def __str__(self) -> str:
+        return "Portal access"
 
 
 class StaffProfile(models.Model):

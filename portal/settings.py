@@ -13,7 +13,13 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.config import AZURE_MODES, ENVIRONMENTS, database_config, require_choice, require_present
+from portal.config import (
+    AZURE_MODES,
+    ENVIRONMENTS,
+    database_config,
+    require_choice,
+    require_present,
+)
 
 # Lets ModelAdmin[...] and QuerySet[...] generics work at run time, as the type checker sees them.
 django_stubs_ext.monkeypatch()
@@ -129,7 +135,9 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
     ) from exc
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Production serves collected files (make collectstatic); elsewhere whitenoise serves from the apps.
+STATIC_ROOT = VAR_DIR / "staticfiles" if PRODUCTION else None
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -198,7 +206,9 @@ PORTAL_AZURE = require_choice(
     AZURE_MODES,
 )
 # Emulator mode reads its endpoints, client and CA from the emulator's demo.json.
-PORTAL_EMULATOR_STATE_DIR = Path(env.str("PORTAL_EMULATOR_STATE_DIR", default=str(VAR_DIR / "emulator")))
+PORTAL_EMULATOR_STATE_DIR = Path(
+    env.str("PORTAL_EMULATOR_STATE_DIR", default=str(VAR_DIR / "emulator"))
+)
 AZURE_SUBSCRIPTION_IDS = env.list("AZURE_SUBSCRIPTION_IDS", default=[])
 AZURE_ARM_ENDPOINT = env.str("AZURE_ARM_ENDPOINT", default="https://management.azure.com")
 AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="https://login.microsoftonline.com")

@@ -105,15 +105,22 @@ class Tenant(models.Model):
             except ValidationError:
                 continue  # reported by the field's own validator
         for field, values in parts.items():
-            if self.subscription_id and values["subscription"].lower() != self.subscription_id.lower():
+            if (
+                self.subscription_id
+                and values["subscription"].lower() != self.subscription_id.lower()
+            ):
                 errors[field] = "This resource is not in the tenant's subscription."
         server = parts.get("sql_server_id")
         if server:
             for field in ("database_id", "elastic_pool_id"):
-                values = parts.get(field)
-                if values and field not in errors and (
-                    values["server"].lower() != server["name"].lower()
-                    or values["resource_group"].lower() != server["resource_group"].lower()
+                child = parts.get(field)
+                if (
+                    child
+                    and field not in errors
+                    and (
+                        child["server"].lower() != server["name"].lower()
+                        or child["resource_group"].lower() != server["resource_group"].lower()
+                    )
                 ):
                     errors[field] = "This resource is not on the tenant's SQL server."
         if errors:

@@ -14,7 +14,9 @@ from django.core.exceptions import ValidationError
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _RG = r"[-\w._()]{1,90}"
 _NAME = r"[-\w.]{1,128}"
-_BASE = rf"/subscriptions/(?P<subscription>{_GUID})/resourceGroups/(?P<resource_group>{_RG})/providers"
+_BASE = (
+    rf"/subscriptions/(?P<subscription>{_GUID})/resourceGroups/(?P<resource_group>{_RG})/providers"
+)
 
 SUBSCRIPTION_ID = re.compile(rf"^{_GUID}$")
 
@@ -32,7 +34,9 @@ def _kind(label: str, suffix: str, example: str) -> ResourceKind:
 
 _EX = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fw-acme/providers"
 SITE = _kind(
-    "App Service site", rf"/Microsoft\.Web/sites/(?P<name>{_NAME})", f"{_EX}/Microsoft.Web/sites/app-fw-acme"
+    "App Service site",
+    rf"/Microsoft\.Web/sites/(?P<name>{_NAME})",
+    f"{_EX}/Microsoft.Web/sites/app-fw-acme",
 )
 PLAN = _kind(
     "App Service plan",

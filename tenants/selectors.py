@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -11,12 +11,12 @@ from portal.roles import VIEW_TENANT
 from tenants.models import Tenant
 
 
-def _only_assigned(user: AbstractBaseUser | AnonymousUser) -> bool:
+def _only_assigned(user: User | AnonymousUser) -> bool:
     profile = getattr(user, "staff_profile", None)
     return bool(profile and profile.only_assigned_tenants)
 
 
-def tenants_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenant]:
+def tenants_visible_to(user: User | AnonymousUser) -> QuerySet[Tenant]:
     if not user.is_authenticated or not user.has_perm(VIEW_TENANT):
         return Tenant.objects.none()
     tenants = Tenant.objects.select_related("account_manager")
@@ -25,7 +25,7 @@ def tenants_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Tenan
     return tenants
 
 
-def tenant_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Tenant:
+def tenant_for_user(user: User | AnonymousUser, slug: str) -> Tenant:
     """The tenant if the user may see it. Hidden tenants are 404, not 403, so names don't leak."""
     if not user.is_authenticated or not user.has_perm(VIEW_TENANT):
         raise PermissionDenied("You do not have permission to view tenants.")

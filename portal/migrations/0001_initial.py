@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,43 +14,96 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PortalAccess',
+            name="PortalAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'permissions': (('view_tenant', 'Can view fleet and tenant status'), ('request_restore', 'Can request database restores'), ('approve_operation', "Can approve another person's operation"), ('scale_tenant', 'Can scale App Service plans and databases'), ('rotate_key', 'Can rotate Key Vault TDE keys'), ('manage_catalogue', 'Can manage the tenant catalogue')),
-                'managed': False,
-                'default_permissions': (),
+                "permissions": (
+                    ("view_tenant", "Can view fleet and tenant status"),
+                    ("request_restore", "Can request database restores"),
+                    ("approve_operation", "Can approve another person's operation"),
+                    ("scale_tenant", "Can scale App Service plans and databases"),
+                    ("rotate_key", "Can rotate Key Vault TDE keys"),
+                    ("manage_catalogue", "Can manage the tenant catalogue"),
+                ),
+                "managed": False,
+                "default_permissions": (),
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('actor_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor', models.CharField(blank=True, help_text='Username at the time.', max_length=254)),
-                ('action', models.CharField(db_index=True, max_length=100)),
-                ('tenant', models.SlugField(blank=True, max_length=63)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('source_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('success', 'Success'), ('failure', 'Failure'), ('denied', 'Denied')], db_index=True, max_length=16)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("actor_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.CharField(blank=True, help_text="Username at the time.", max_length=254),
+                ),
+                ("action", models.CharField(db_index=True, max_length=100)),
+                ("tenant", models.SlugField(blank=True, max_length=63)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("source_ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("success", "Success"),
+                            ("failure", "Failure"),
+                            ("denied", "Denied"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'ordering': ('-id',),
-                'indexes': [models.Index(fields=['tenant', 'created_at'], name='portal_audi_tenant_0e0cbb_idx')],
+                "ordering": ("-id",),
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "created_at"], name="portal_audi_tenant_0e0cbb_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StaffProfile',
+            name="StaffProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('only_assigned_tenants', models.BooleanField(default=False, help_text='Limit an account manager to the tenants they are assigned to.')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "only_assigned_tenants",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Limit an account manager to the tenants they are assigned to.",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

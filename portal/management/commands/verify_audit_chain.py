@@ -18,4 +18,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Audit chain broken: {len(report.breaks)} problem(s) in {report.checked} events."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} events checked."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Audit chain intact: {report.checked} events checked.")
+        )

@@ -1,0 +1,70 @@
+"""The cast shared by all tests, and the real services some tests need (Redis)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from portal import roles
+from tests.factories import UserFactory
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def support(db):
+    return UserFactory(username="sam.support@fleetwise.example", groups=[roles.SUPPORT])
+
+
+@pytest.fixture
+def account_manager(db):
+    return UserFactory(username="amy.accounts@fleetwise.example", groups=[roles.ACCOUNT_MANAGERS])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada.admin@fleetwise.example", groups=[roles.ADMINS])
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but holds no portal role: must be refused everywhere."""
+    return UserFactory(username="oscar.outsider@fleetwise.example", groups=[])
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throw-away Debian redis-server on a spare port (installed by .ci/run / make)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is not installed: run `make test` (it installs Debian's redis-server)."
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)

@@ -1,0 +1,15 @@
+"""Settings for the test suite and the type checker: the real settings in the `test` environment."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PORTAL_ENVIRONMENT", "test")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+
+from portal.settings import *  # noqa: E402, F403
+from portal.settings import VAR_DIR  # noqa: E402
+
+# Fast hashing: tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}  # noqa: F405
