@@ -1,0 +1,162 @@
+"""One factory for SDK clients, built once per process from the connection settings.
+
+Every client gets explicit timeouts and a bounded retry policy (the SDK default would retry for
+minutes), the CA of the emulator when it is the target, and, for real Azure, the managed
+identity through DefaultAzureCredential.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.keyvault.keys import KeyClient
+from azure.mgmt.monitor import MonitorManagementClient
+from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
+from azure.mgmt.security import SecurityCenter
+from azure.mgmt.sql import SqlManagementClient
+from azure.mgmt.web import WebSiteManagementClient
+from azure.monitor.querymetrics import MetricsClient
+
+from portal.azure.connection import AzureConnection, azure_connection
+
+ClientT = TypeVar("ClientT")
+
+# Polling interval for long-running operations when Azure sends no Retry-After.
+POLLING_INTERVAL = 5.0
+
+
+def _transport_options(connection: AzureConnection) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "connection_timeout": 10,
+        "read_timeout": 60,
+        # Three status retries honour Retry-After on 429/503; the caller's task retry does the rest.
+        "retry_total": 3,
+        "retry_backoff_factor": 0.8,
+        "retry_backoff_max": 30,
+    }
+    if connection.ca_bundle:
+        options["connection_verify"] = connection.ca_bundle
+    return options
+
+
+class AzureClients:
+    """Clients for one connection; thread-safe, each built on first use and then reused."""
+
+    def __init__(self, connection: AzureConnection) -> None:
+        self.connection = connection
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._credential: TokenCredential | None = None
+
+    def credential(self) -> TokenCredential:
+        with self._lock:
+            if self._credential is None:
+                conn = self.connection
+                if conn.is_emulator:
+                    self._credential = ClientSecretCredential(
+                        conn.tenant_id,
+                        conn.client_id,
+                        conn.client_secret,
+                        authority=conn.authority_host,
+                        disable_instance_discovery=True,
+                        **_transport_options(conn),
+                    )
+                else:
+                    self._credential = DefaultAzureCredential(
+                        authority=conn.authority_host, **_transport_options(conn)
+                    )
+            return self._credential
+
+    def _get(self, kind: str, key: str, build: Callable[[], ClientT]) -> ClientT:
+        with self._lock:
+            if (kind, key) not in self._cache:
+                self._cache[(kind, key)] = build()
+            client: ClientT = self._cache[(kind, key)]
+            return client
+
+    def _arm_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.connection.arm_endpoint,
+            "polling_interval": POLLING_INTERVAL,
+            **_transport_options(self.connection),
+        }
+
+    def sql(self, subscription_id: str) -> SqlManagementClient:
+        return self._get(
+            "sql",
+            subscription_id,
+            lambda: SqlManagementClient(self.credential(), subscription_id, **self._arm_kwargs()),
+        )
+
+    def web(self, subscription_id: str) -> WebSiteManagementClient:
+        return self._get(
+            "web",
+            subscription_id,
+            lambda: WebSiteManagementClient(
+                self.credential(), subscription_id, **self._arm_kwargs()
+            ),
+        )
+
+    def monitor(self, subscription_id: str) -> MonitorManagementClient:
+        return self._get(
+            "monitor",
+            subscription_id,
+            lambda: MonitorManagementClient(
+                self.credential(), subscription_id, **self._arm_kwargs()
+            ),
+        )
+
+    def security(self, subscription_id: str) -> SecurityCenter:
+        return self._get(
+            "security",
+            subscription_id,
+            lambda: SecurityCenter(self.credential(), subscription_id, **self._arm_kwargs()),
+        )
+
+    def health(self, subscription_id: str) -> ResourceHealthMgmtClient:
+        return self._get(
+            "health",
+            subscription_id,
+            lambda: ResourceHealthMgmtClient(
+                self.credential(), subscription_id, **self._arm_kwargs()
+            ),
+        )
+
+    def keys(self, vault_url: str) -> KeyClient:
+        return self._get(
+            "keys",
+            vault_url,
+            lambda: KeyClient(
+                vault_url,
+                self.credential(),
+                verify_challenge_resource=self.connection.keyvault_verify_challenge_resource,
+                **_transport_options(self.connection),
+            ),
+        )
+
+    def metrics(self) -> MetricsClient:
+        return self._get(
+            "metrics",
+            self.connection.metrics_endpoint,
+            lambda: MetricsClient(
+                self.connection.metrics_endpoint,
+                self.credential(),
+                **_transport_options(self.connection),
+            ),
+        )
+
+
+_clients: dict[AzureConnection, AzureClients] = {}
+_clients_lock = threading.Lock()
+
+
+def azure_clients() -> AzureClients:
+    connection = azure_connection()
+    with _clients_lock:
+        if connection not in _clients:
+            _clients[connection] = AzureClients(connection)
+        return _clients[connection]
