@@ -1,0 +1,58 @@
+"""``python -m azure_emulator serve|reset`` (see README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from azure_emulator.config import EmulatorConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m azure_emulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the emulator (HTTPS)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8443)
+    serve.add_argument("--keyvault-port", type=int, default=8444)
+    serve.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
+    serve.add_argument("--fleet-size", type=int, default=25)
+    serve.add_argument("--lro-seconds", type=float, default=3.0)
+    serve.add_argument("--seed", type=int, default=1)
+    reset = commands.add_parser("reset", help="delete the saved fleet (keeps CA and identity)")
+    reset.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
+    reset.add_argument("--all", action="store_true", help="also delete CA, keys and identity")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+
+    if args.command == "reset":
+        state_dir: Path = args.state_dir
+        if args.all:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        else:
+            (state_dir / "state.json").unlink(missing_ok=True)
+        return 0
+
+    from azure_emulator.server import serve as run
+
+    run(
+        EmulatorConfig(
+            host=args.host,
+            port=args.port,
+            keyvault_port=args.keyvault_port,
+            state_dir=args.state_dir,
+            fleet_size=args.fleet_size,
+            lro_seconds=args.lro_seconds,
+            seed=args.seed,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

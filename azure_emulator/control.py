@@ -1,0 +1,240 @@
+"""The control API under ``/_emulator/``: fault injection, inspection, reset (README.md lists it).
+
+Protected by the control token from demo.json (``Authorization: Bearer <token>`` or
+``X-Emulator-Token``). It is for tests, demos and benchmarks; the portal's production code never
+calls it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from azure_emulator import lro
+from azure_emulator.faults import FaultRule, LroFailure
+
+if TYPE_CHECKING:
+    from azure_emulator.runtime import Emulator
+
+
+def routes(emulator: Emulator) -> list[Route]:
+    def authorised(request: Request) -> bool:
+        token = request.headers.get("x-emulator-token", "")
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        return bool(token) and secrets.compare_digest(token, emulator.directory.control_token)
+
+    def guarded(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            if not authorised(request):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "Unauthorized",
+                            "message": "A valid control token is required.",
+                        }
+                    },
+                    status_code=401,
+                )
+            try:
+                payload: dict[str, Any] = {}
+                if request.method in ("POST", "PUT") and (await request.body()).strip():
+                    payload = await request.json()
+                with emulator.store.lock:
+                    result = handler(payload, request)
+            except (ValueError, KeyError, TypeError) as exc:
+                return JSONResponse(
+                    {"error": {"code": "BadRequest", "message": f"{type(exc).__name__}: {exc}"}},
+                    status_code=400,
+                )
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return endpoint
+
+    async def health(request: Request) -> Response:
+        # Unauthenticated on purpose: the test harness polls it while the emulator starts.
+        return JSONResponse({"ok": True, "tenant_id": emulator.directory.tenant_id})
+
+    def state(payload: dict[str, Any], request: Request) -> Any:
+        lro.settle(emulator)
+        snapshot = emulator.store.snapshot()
+        snapshot["faults"] = emulator.faults.describe()
+        snapshot["throttle"] = {
+            "sizes": {k: list(v) for k, v in emulator.throttle.sizes.items()},
+            "tokens": emulator.throttle.status(),
+        }
+        snapshot["lro_seconds"] = {"default": emulator.config.lro_seconds, **emulator.lro_overrides}
+        snapshot["limits"] = {
+            "restores_per_pool": emulator.config.max_restores_per_pool,
+            "restores_per_subscription": emulator.config.max_restores_per_subscription,
+        }
+        if request.query_params.get("resources") == "0":
+            snapshot.pop("resources")
+        return snapshot
+
+    def resource(payload: dict[str, Any], request: Request) -> Any:
+        lro.settle(emulator)
+        body = emulator.store.get(request.query_params["id"])
+        if body is None:
+            return JSONResponse({"error": {"code": "NotFound", "message": "no such resource"}}, 404)
+        return body
+
+    def requests_log(payload: dict[str, Any], request: Request) -> Any:
+        return {"requests": list(emulator.requests)}
+
+    def operations(payload: dict[str, Any], request: Request) -> Any:
+        lro.settle(emulator)
+        return {
+            "operations": sorted(
+                emulator.store.table(lro.TABLE).values(), key=lambda r: r["started"]
+            )
+        }
+
+    def operation_names(payload: dict[str, Any], request: Request) -> Any:
+        return {
+            "arm": emulator.arm_routes.operations(),
+            "keyvault": emulator.keyvault_routes.operations(),
+        }
+
+    def reset(payload: dict[str, Any], request: Request) -> Any:
+        emulator.reseed(payload.get("fleet_size"), payload.get("seed"))
+        emulator.write_demo_json()
+        return {"ok": True, "fleet_size": emulator.config.fleet_size, "seed": emulator.config.seed}
+
+    def clear_faults(payload: dict[str, Any], request: Request) -> Any:
+        emulator.faults.clear()
+        return emulator.faults.describe()
+
+    def latency(payload: dict[str, Any], request: Request) -> Any:
+        pattern = str(payload.get("operation", "*"))
+        ms = float(payload["ms"])
+        if ms <= 0:
+            emulator.faults.latency_ms.pop(pattern, None)
+        else:
+            emulator.faults.latency_ms[pattern] = ms
+        return emulator.faults.describe()
+
+    def _rule(payload: dict[str, Any], **extra: Any) -> FaultRule:
+        defaults = FaultRule(operation=str(payload.get("operation", "*")))
+        return FaultRule(
+            operation=defaults.operation,
+            status=int(payload.get("status", defaults.status)),
+            code=str(payload.get("code", defaults.code)),
+            message=str(payload.get("message", defaults.message)),
+            retry_after=payload.get("retry_after"),
+            **extra,
+        )
+
+    def error_rate(payload: dict[str, Any], request: Request) -> Any:
+        rate = float(payload["rate"])
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        operation = str(payload.get("operation", "*"))
+        emulator.faults.rules = [
+            r
+            for r in emulator.faults.rules
+            if not (r.remaining is None and r.operation == operation)
+        ]
+        if rate > 0:
+            emulator.faults.rules.append(_rule(payload, rate=rate))
+        return emulator.faults.describe()
+
+    def fail_next(payload: dict[str, Any], request: Request) -> Any:
+        count = int(payload.get("count", 1))
+        if "operation" not in payload:
+            raise KeyError("operation")
+        # Fail-next rules go first so they fire before any background error rate.
+        emulator.faults.rules.insert(0, _rule(payload, remaining=count))
+        return emulator.faults.describe()
+
+    def fail_lro(payload: dict[str, Any], request: Request) -> Any:
+        emulator.faults.lro_failures.append(
+            LroFailure(
+                operation=str(payload["operation"]),
+                code=str(payload.get("code", "InternalServerError")),
+                message=str(payload.get("message", "The operation failed (injected).")),
+                remaining=int(payload.get("count", 1)),
+            )
+        )
+        return emulator.faults.describe()
+
+    def outage(payload: dict[str, Any], request: Request) -> Any:
+        region = str(payload.get("region", "australiaeast")).replace(" ", "").lower()
+        if payload.get("active", True):
+            emulator.faults.outages.add(region)
+        else:
+            emulator.faults.outages.discard(region)
+        return emulator.faults.describe()
+
+    def throttle(payload: dict[str, Any], request: Request) -> Any:
+        for kind in ("reads", "writes", "deletes"):
+            if kind in payload:
+                spec = payload[kind]
+                emulator.throttle.configure(
+                    kind, float(spec["size"]), float(spec["refill_per_second"])
+                )
+        if payload.get("reset"):
+            emulator.throttle.reset()
+        return {"sizes": {k: list(v) for k, v in emulator.throttle.sizes.items()}}
+
+    def limits(payload: dict[str, Any], request: Request) -> Any:
+        if "restores_per_pool" in payload:
+            emulator.config.max_restores_per_pool = int(payload["restores_per_pool"])
+        if "restores_per_subscription" in payload:
+            emulator.config.max_restores_per_subscription = int(
+                payload["restores_per_subscription"]
+            )
+        return {
+            "restores_per_pool": emulator.config.max_restores_per_pool,
+            "restores_per_subscription": emulator.config.max_restores_per_subscription,
+        }
+
+    def lro_seconds(payload: dict[str, Any], request: Request) -> Any:
+        seconds = float(payload["seconds"])
+        operation = payload.get("operation")
+        if operation:
+            emulator.lro_overrides[str(operation)] = seconds
+        else:
+            emulator.config.lro_seconds = seconds
+        return {"default": emulator.config.lro_seconds, **emulator.lro_overrides}
+
+    def clock(payload: dict[str, Any], request: Request) -> Any:
+        if "offset_seconds" in payload:
+            emulator.store.clock_offset = float(payload["offset_seconds"])
+        elif "advance_seconds" in payload:
+            emulator.store.clock_offset += float(payload["advance_seconds"])
+        emulator.store.touch()
+        return {
+            "offset_seconds": emulator.store.clock_offset,
+            "now": emulator.store.now().isoformat(),
+        }
+
+    def save(payload: dict[str, Any], request: Request) -> Any:
+        emulator.store.save()
+        return {"ok": True}
+
+    return [
+        Route("/_emulator/health", health),
+        Route("/_emulator/state", guarded(state)),
+        Route("/_emulator/resource", guarded(resource)),
+        Route("/_emulator/requests", guarded(requests_log)),
+        Route("/_emulator/operations", guarded(operations)),
+        Route("/_emulator/operation-names", guarded(operation_names)),
+        Route("/_emulator/reset", guarded(reset), methods=["POST"]),
+        Route("/_emulator/faults", guarded(clear_faults), methods=["DELETE"]),
+        Route("/_emulator/faults/latency", guarded(latency), methods=["POST"]),
+        Route("/_emulator/faults/error-rate", guarded(error_rate), methods=["POST"]),
+        Route("/_emulator/faults/fail-next", guarded(fail_next), methods=["POST"]),
+        Route("/_emulator/faults/fail-lro", guarded(fail_lro), methods=["POST"]),
+        Route("/_emulator/faults/outage", guarded(outage), methods=["POST"]),
+        Route("/_emulator/throttle", guarded(throttle), methods=["POST"]),
+        Route("/_emulator/limits", guarded(limits), methods=["POST"]),
+        Route("/_emulator/lro", guarded(lro_seconds), methods=["POST"]),
+        Route("/_emulator/clock", guarded(clock), methods=["POST"]),
+        Route("/_emulator/save", guarded(save), methods=["POST"]),
+    ]

@@ -1,0 +1,158 @@
+"""The emulated Entra ID tenant: the portal's app registration, the demo people, the signing key.
+
+Kept in ``identity.json`` and ``signing-key.pem`` beside the state, apart from ``state.json``, so
+a reset of the fleet keeps the secret and keys the portal is configured with.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+IDENTITY_FILE = "identity.json"
+SIGNING_KEY_FILE = "signing-key.pem"
+
+APP_ROLES = ("Portal.Support", "Portal.AccountManager", "Portal.Admin")
+
+
+@dataclass
+class Person:
+    oid: str
+    name: str
+    preferred_username: str
+    roles: list[str]
+    title: str
+    # Tenant slugs an account manager looks after; filled in from the seeded fleet.
+    tenants: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Directory:
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    service_principal_oid: str
+    control_token: str
+    people: list[Person]
+    redirect_uris: list[str] = field(default_factory=list)
+    signing_key: rsa.RSAPrivateKey | None = None
+
+    @property
+    def key(self) -> rsa.RSAPrivateKey:
+        if self.signing_key is None:
+            raise RuntimeError("directory has no signing key")
+        return self.signing_key
+
+    @property
+    def kid(self) -> str:
+        """Key id: a stable hash of the public key, as Entra's ``kid`` is stable per key."""
+        der = self.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(der)
+        return digest.finalize().hex()[:32]
+
+    def person(self, oid: str) -> Person | None:
+        return next((p for p in self.people if p.oid == oid), None)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("signing_key")
+        return data
+
+
+def _people(rng: random.Random) -> list[Person]:
+    def oid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    domain = "fleetwise.example"
+    return [
+        Person(
+            oid(),
+            "Sasha Support",
+            f"sasha.support@{domain}",
+            ["Portal.Support"],
+            "Support engineer",
+        ),
+        Person(
+            oid(),
+            "Avery Account",
+            f"avery.account@{domain}",
+            ["Portal.AccountManager"],
+            "Account manager",
+        ),
+        Person(oid(), "Ada Admin", f"ada.admin@{domain}", ["Portal.Admin"], "Administrator"),
+        Person(
+            oid(),
+            "Blake Admin",
+            f"blake.admin@{domain}",
+            ["Portal.Admin"],
+            "Administrator (second approver)",
+        ),
+        Person(
+            oid(),
+            "Nico Noaccess",
+            f"nico.noaccess@{domain}",
+            [],
+            "Staff member without a portal role",
+        ),
+    ]
+
+
+def load_or_create(state_dir: Path, seed: int) -> Directory:
+    """Read the directory, or create it: ids derive from the seed, secrets are random."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / IDENTITY_FILE
+    key_path = state_dir / SIGNING_KEY_FILE
+    if path.exists() and key_path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["people"] = [Person(**p) for p in data["people"]]
+        directory = Directory(**data)
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise TypeError(f"{key_path} does not hold an RSA key")
+        directory.signing_key = loaded
+        return directory
+    rng = random.Random(f"identity-{seed}")  # noqa: S311 - ids, not secrets
+
+    def guid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    directory = Directory(
+        tenant_id=guid(),
+        client_id=guid(),
+        client_secret=secrets.token_urlsafe(30),
+        service_principal_oid=guid(),
+        control_token=secrets.token_urlsafe(24),
+        people=_people(rng),
+        signing_key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    )
+    save(state_dir, directory)
+    return directory
+
+
+def save(state_dir: Path, directory: Directory) -> None:
+    path = state_dir / IDENTITY_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(directory.to_json(), indent=2), encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    key_path = state_dir / SIGNING_KEY_FILE
+    if not key_path.exists():
+        key_path.write_bytes(
+            directory.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_path.chmod(0o600)
