@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
 
+from portal.views import sign_out
 from tenants.models import Tenant
 from tenants.selectors import tenants_visible_to
+
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
 
 class FleetwiseAdminSite(admin.AdminSite):
@@ -18,6 +27,30 @@ class FleetwiseAdminSite(admin.AdminSite):
     site_title = "Fleetwise Ops"
     index_title = "Fleet"
     index_template = "admin/fleet_index.html"
+
+    def admin_view(self, view: ViewT, cacheable: bool = False) -> ViewT:
+        """Signed-in people without a portal role get a 403 (audited), not a sign-in loop."""
+        inner = super().admin_view(view, cacheable)
+
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.user.is_authenticated and not self.has_permission(request):
+                raise PermissionDenied("Your account holds no portal role.")
+            return inner(request, *args, **kwargs)
+
+        return cast(ViewT, update_wrapper(guarded, inner))
+
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # People sign in with Entra ID; the password form exists only as break-glass.
+        next_url = request.GET.get("next", "")
+        query = f"?{urlencode({'next': next_url})}" if next_url else ""
+        return redirect(reverse("sign-in") + query)
+
+    def logout(  # type: ignore[override]  # a redirect to Entra's sign-out, not a page
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return sign_out(request)
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

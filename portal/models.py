@@ -87,15 +87,28 @@ class PortalAccess(models.Model):
 
 
 class StaffProfile(models.Model):
-    """Per-person portal settings that do not come from Entra ID."""
+    """A person's Entra ID identity (what sign-in keys on) and portal settings Entra does not hold."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
     )
+    # People are matched by Entra object id within the tenant, never by e-mail or name.
+    entra_tid = models.CharField("Entra tenant id", max_length=36, blank=True)
+    entra_oid = models.CharField("Entra object id", max_length=36, blank=True)
     only_assigned_tenants = models.BooleanField(
         default=False,
         help_text="Limit an account manager to the tenants they are assigned to.",
     )
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("entra_tid", "entra_oid"),
+                condition=~models.Q(entra_oid=""),
+                name="staffprofile_unique_entra_identity",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

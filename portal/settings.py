@@ -116,7 +116,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "admin:index"
 
 # Time: everything is stored in UTC; pages show PORTAL_TIME_ZONE with UTC alongside.
@@ -229,6 +229,11 @@ ENTRA_REDIRECT_URI = env.str("ENTRA_REDIRECT_URI", default="")
 ENTRA_ROLE_SUPPORT = env.str("ENTRA_ROLE_SUPPORT", default="Portal.Support")
 ENTRA_ROLE_ACCOUNT_MANAGER = env.str("ENTRA_ROLE_ACCOUNT_MANAGER", default="Portal.AccountManager")
 ENTRA_ROLE_ADMIN = env.str("ENTRA_ROLE_ADMIN", default="Portal.Admin")
+
+# Break-glass: Django's password sign-in for one named local superuser, off unless set.
+PORTAL_BREAK_GLASS_USERNAME = env.str(
+    "PORTAL_BREAK_GLASS_USERNAME", default="demo" if PORTAL_ENVIRONMENT == "demo" else ""
+)
 
 if PORTAL_AZURE == "azure":
     require_present(

@@ -5,7 +5,14 @@ from django.urls import path
 
 from portal import views
 
+handler403 = "portal.views.permission_denied"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("auth/sign-in/", views.sign_in, name="sign-in"),
+    path("auth/start/", views.sign_in_start, name="auth-start"),
+    path("auth/callback", views.sign_in_callback, name="auth-callback"),
+    path("auth/sign-out/", views.sign_out, name="sign-out"),
+    path("auth/break-glass/", views.BreakGlassSignIn.as_view(), name="break-glass"),
     path("", admin.site.urls),
 ]

@@ -1,9 +1,191 @@
+"""Sign-in (Entra ID, and the break-glass password login), sign-out, denied access, health."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.audit import audit_record
+from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sign_out_url
+from portal.models import AuditEvent
+from portal.services import IdentityConflictError, NoPortalAccessError, staff_sign_in
+
+FLOW_KEY = "entra_flow"
+NEXT_KEY = "entra_next"
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("admin:index")
+
+
+def _callback_uri(request: HttpRequest) -> str:
+    return settings.ENTRA_REDIRECT_URI or request.build_absolute_uri(reverse("auth-callback"))
+
+
+@require_GET
+@never_cache
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """The sign-in page: one button to Entra ID (and break-glass when it is turned on)."""
+    next_url = _safe_next(request, request.GET.get("next"))
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect(next_url)
+    return render(
+        request,
+        "portal/sign_in.html",
+        {"next": next_url, "break_glass": bool(settings.PORTAL_BREAK_GLASS_USERNAME)},
+    )
+
+
+@require_GET
+@never_cache
+def sign_in_start(request: HttpRequest) -> HttpResponse:
+    # A GET link, not a form: Chromium applies CSP form-action to the redirect to Entra.
+    flow = sign_in_begin(redirect_uri=_callback_uri(request))
+    request.session[FLOW_KEY] = flow
+    request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
+    return HttpResponseRedirect(flow["auth_uri"])
+
+
+def _refuse(request: HttpRequest, reason: str, message: str, status: int) -> HttpResponse:
+    audit_record(
+        action="auth.sign_in",
+        outcome=AuditEvent.Outcome.FAILURE,
+        details={"reason": reason, "message": message},
+        request=request,
+    )
+    template = "portal/no_access.html" if reason == "no_role" else "portal/sign_in.html"
+    return render(
+        request,
+        template,
+        {
+            "error": message,
+            "next": reverse("admin:index"),
+            "break_glass": bool(settings.PORTAL_BREAK_GLASS_USERNAME),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@never_cache
+def sign_in_callback(request: HttpRequest) -> HttpResponse:
+    flow = request.session.pop(FLOW_KEY, None)
+    next_url = request.session.pop(NEXT_KEY, None) or reverse("admin:index")
+    if flow is None:
+        return _refuse(
+            request,
+            "bad_state",
+            "No sign-in was in progress in this browser (or it was already used). Please sign in again.",
+            400,
+        )
+    try:
+        identity = sign_in_complete(flow=flow, response=request.GET.dict())
+        user = staff_sign_in(identity=identity)
+    except SignInError as exc:
+        status = 403 if exc.reason in ("wrong_tenant", "wrong_audience", "wrong_issuer") else 400
+        return _refuse(request, exc.reason, exc.message, status)
+    except NoPortalAccessError as exc:
+        return _refuse(request, "no_role", str(exc), 403)
+    except IdentityConflictError as exc:
+        return _refuse(request, "identity_conflict", str(exc), 409)
+    # login() rotates the session key, so a session fixed before sign-in is worthless after it.
+    auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session["entra_sign_in"] = True
+    audit_record(
+        action="auth.sign_in",
+        actor=user,
+        request=request,
+        details={"method": "entra_id", "roles": list(identity.roles)},
+    )
+    return redirect(next_url)
+
+
+@require_POST
+@never_cache
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Ends the portal session, then Entra's (for people who signed in through Entra)."""
+    through_entra = bool(request.session.get("entra_sign_in"))
+    if request.user.is_authenticated:
+        audit_record(action="auth.sign_out", actor=request.user, request=request)
+    auth.logout(request)
+    back = request.build_absolute_uri(reverse("sign-in"))
+    if through_entra:
+        return HttpResponseRedirect(sign_out_url(post_logout_redirect_uri=back))
+    return HttpResponseRedirect(back)
+
+
+class BreakGlassForm(AuthenticationForm):
+    """Django's password form, limited to the one named break-glass superuser."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if user.get_username() != settings.PORTAL_BREAK_GLASS_USERNAME or not user.is_superuser:
+            raise ValidationError(
+                "This account cannot use break-glass sign-in.", code="not_break_glass"
+            )
+
+
+class BreakGlassSignIn(LoginView):
+    form_class = BreakGlassForm
+    template_name = "portal/break_glass.html"
+    redirect_authenticated_user = False
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not settings.PORTAL_BREAK_GLASS_USERNAME:
+            raise Http404("Break-glass sign-in is turned off.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        audit_record(
+            action="auth.break_glass",
+            actor=form.get_user(),
+            request=self.request,
+            details={"method": "password"},
+        )
+        return response
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        audit_record(
+            action="auth.break_glass",
+            actor_name=str(form.data.get("username", ""))[:150],
+            outcome=AuditEvent.Outcome.FAILURE,
+            request=self.request,
+            details={"errors": [e for errors in form.errors.values() for e in errors]},
+        )
+        return super().form_invalid(form)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Every 403 in the portal passes here, so every denied access is audited."""
+    audit_record(
+        action="access.denied",
+        actor=request.user,
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+        details={
+            "method": request.method,
+            "path": request.path[:500],
+            "reason": str(exception or "")[:500],
+        },
+    )
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
 
 
 @require_GET

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from azure_emulator.testing import RunningEmulator
 from portal import roles
+from portal.azure.connection import azure_connection
 from tests.factories import UserFactory
 
 
@@ -37,8 +39,27 @@ def admin_user(db):
 
 @pytest.fixture
 def outsider(db):
-    """Signed in, but holds no portal role: must be refused everywhere."""
-    return UserFactory(username="oscar.outsider@fleetwise.example", groups=[])
+    """Signed in, but holds no portal role (so not staff either): must be refused everywhere."""
+    return UserFactory(username="oscar.outsider@fleetwise.example", groups=[], is_staff=False)
+
+
+@pytest.fixture(scope="session")
+def emulator_process() -> Iterator[RunningEmulator]:
+    """One embedded-Azure process for the portal's integration tests."""
+    with RunningEmulator(fleet_size=8, lro_seconds=1) as running:
+        yield running
+
+
+@pytest.fixture
+def azure_emulator(emulator_process, settings) -> Iterator[RunningEmulator]:
+    """Points the portal at the running emulator (PORTAL_AZURE=emulator, its demo.json)."""
+    settings.PORTAL_AZURE = "emulator"
+    settings.PORTAL_EMULATOR_STATE_DIR = emulator_process.state_dir
+    # The emulator only lets loopback redirect URIs through, as Entra does for http.
+    settings.ENTRA_REDIRECT_URI = "http://127.0.0.1/auth/callback"
+    azure_connection.cache_clear()
+    yield emulator_process
+    azure_connection.cache_clear()
 
 
 @pytest.fixture(scope="session")

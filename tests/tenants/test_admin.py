@@ -68,6 +68,9 @@ def test_a_person_without_a_role_cannot_open_the_catalogue(client, outsider):
     TenantFactory(slug="acme")
     client.force_login(outsider)
     assert client.get("/tenants/tenant/").status_code == 403
+    assert client.get("/").status_code == 403
+    denied = AuditEvent.objects.filter(action="access.denied", actor=outsider.username)
+    assert [event.details["path"] for event in denied.order_by("id")] == ["/tenants/tenant/", "/"]
 
 
 def test_deleting_a_tenant_is_audited(client, admin_user):

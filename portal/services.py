@@ -1,0 +1,66 @@
+"""Sign-in and sign-out of staff: the one place that creates users from Entra ID and syncs roles."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+
+from portal.azure.entra import SignedInIdentity
+from portal.models import StaffProfile
+from portal.roles import groups_for_app_roles
+
+
+class NoPortalAccessError(Exception):
+    """The person signed in correctly but holds none of the portal's app roles."""
+
+
+class IdentityConflictError(Exception):
+    """The person's username belongs to another account in the portal."""
+
+
+def staff_sign_in(*, identity: SignedInIdentity) -> User:
+    """Create or update the person's user from the ID token and set their groups from the app
+    roles, so a role removed in Entra is removed here at the next sign-in.
+
+    Raises NoPortalAccessError (after removing any groups they held) when no role maps.
+    """
+    group_names = groups_for_app_roles(identity.roles)
+    user_model = get_user_model()
+    with transaction.atomic():
+        profile = (
+            StaffProfile.objects.select_related("user")
+            .select_for_update()
+            .filter(entra_tid=identity.tid.lower(), entra_oid=identity.oid.lower())
+            .first()
+        )
+        username = identity.username or identity.oid
+        clash = user_model.objects.filter(username=username)
+        if profile is not None:
+            clash = clash.exclude(pk=profile.user_id)
+        if clash.exists():
+            raise IdentityConflictError(
+                f"The portal already has a different account named {username!r}; an admin must resolve it."
+            )
+        if profile is None:
+            user = user_model.objects.create_user(username=username)
+            user.set_unusable_password()
+            profile = StaffProfile(
+                user=user, entra_tid=identity.tid.lower(), entra_oid=identity.oid.lower()
+            )
+        user = profile.user
+        first, _, last = identity.name.partition(" ")
+        user.username = username
+        user.email = identity.username if "@" in identity.username else ""
+        user.first_name, user.last_name = first[:150], last[:150]
+        # Staff status opens the admin shell; what they may do there comes from the groups.
+        user.is_staff = bool(group_names)
+        user.is_superuser = False
+        user.save()
+        user.groups.set(Group.objects.filter(name__in=group_names))
+        profile.last_sign_in_at = timezone.now()
+        profile.save()
+    if not group_names:
+        raise NoPortalAccessError("You have no access to this portal.")
+    return user

@@ -1,0 +1,109 @@
+"""The portal validates ID tokens itself (MSAL no longer does): signature, audience, tenant, time."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from portal.azure.entra import SignInError, validate_id_token
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def token_for(azure_emulator):
+    """Builds an ID token like the emulator's, signed with its key unless told otherwise."""
+    key_pem = (azure_emulator.state_dir / "signing-key.pem").read_bytes()
+    emulator_key = serialization.load_pem_private_key(key_pem, password=None)
+    kid = jwt.get_unverified_header(_any_token(azure_emulator))["kid"]
+
+    def build(*, key=None, **overrides):
+        now = int(time.time())
+        claims = {
+            "aud": azure_emulator.demo["client_id"],
+            "iss": f"{azure_emulator.demo['authority']}/v2.0",
+            "tid": azure_emulator.tenant_id,
+            "oid": "0b0b0b0b-0000-4000-8000-000000000001",
+            "sub": "subject",
+            "name": "Test Person",
+            "preferred_username": "test.person@fleetwise.example",
+            "roles": ["Portal.Support"],
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "ver": "2.0",
+        }
+        claims.update(overrides)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, key or emulator_key, algorithm="RS256", headers={"kid": kid})
+
+    return build
+
+
+def _any_token(emulator) -> str:
+    """A real token from the emulator, to learn its key id."""
+    credential = emulator.credential()
+    return credential.get_token("https://management.azure.com/.default").token
+
+
+def test_a_genuine_token_gives_the_identity(token_for):
+    identity = validate_id_token(token_for())
+    assert identity.oid == "0b0b0b0b-0000-4000-8000-000000000001"
+    assert identity.roles == ("Portal.Support",)
+    assert identity.username == "test.person@fleetwise.example"
+
+
+def test_a_token_signed_with_another_key_is_refused(token_for):
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(key=forger))
+    assert excinfo.value.reason == "invalid_token"
+
+
+def test_a_token_for_another_application_is_refused(token_for):
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(aud="00000000-1111-2222-3333-444444444444"))
+    assert excinfo.value.reason == "wrong_audience"
+
+
+def test_an_expired_token_is_refused(token_for):
+    past = int(time.time()) - 7200
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(iat=past, nbf=past, exp=past + 600))
+    assert excinfo.value.reason == "expired"
+
+
+def test_a_token_not_yet_valid_is_refused(token_for):
+    future = int(time.time()) + 3600
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(nbf=future))
+    assert excinfo.value.reason == "invalid_token"
+
+
+def test_a_token_from_another_entra_tenant_is_refused(token_for):
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(tid="99999999-8888-7777-6666-555555555555"))
+    assert excinfo.value.reason == "wrong_tenant"
+
+
+def test_a_token_from_another_issuer_is_refused(token_for):
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(iss="https://login.example.org/v2.0"))
+    assert excinfo.value.reason == "wrong_issuer"
+
+
+def test_a_token_without_an_object_id_is_refused(token_for):
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(oid=None))
+    assert excinfo.value.reason == "invalid_token"
+
+
+def test_an_unsigned_token_is_refused(token_for):
+    unsigned = jwt.encode({"aud": "x", "tid": "y"}, key=None, algorithm="none")
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(unsigned)
+    assert excinfo.value.reason == "invalid_token"
