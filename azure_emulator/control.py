@@ -167,8 +167,10 @@ def routes(emulator: Emulator) -> list[Route]:
         region = str(payload.get("region", "australiaeast")).replace(" ", "").lower()
         if payload.get("active", True):
             emulator.faults.outages.add(region)
+            emulator.faults.outage_started.setdefault(region, emulator.store.now())
         else:
             emulator.faults.outages.discard(region)
+            emulator.faults.outage_started.pop(region, None)
         return emulator.faults.describe()
 
     def throttle(payload: dict[str, Any], request: Request) -> Any:

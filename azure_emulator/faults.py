@@ -11,6 +11,7 @@ import fnmatch
 import random
 import threading
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from azure_emulator.errors import ArmError
@@ -44,6 +45,8 @@ class Faults:
     rules: list[FaultRule] = field(default_factory=list)
     lro_failures: list[LroFailure] = field(default_factory=list)
     outages: set[str] = field(default_factory=set)
+    # When each outage began (emulator clock): metrics and Resource Health date it from there.
+    outage_started: dict[str, datetime] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -56,6 +59,7 @@ class Faults:
             self.rules.clear()
             self.lro_failures.clear()
             self.outages.clear()
+            self.outage_started.clear()
 
     def latency_for(self, operation: str) -> float:
         """Seconds to wait before answering; the largest matching setting wins."""
