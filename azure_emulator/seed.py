@@ -465,9 +465,7 @@ def _tenant(
                     "serverKeyType": "AzureKeyVault",
                     "uri": kid,
                     "thumbprint": f"{rng.getrandbits(160):040X}",
-                    "creationDate": isoformat(
-                        datetime.fromtimestamp(version["created"], tz=UTC)
-                    ),
+                    "creationDate": isoformat(datetime.fromtimestamp(version["created"], tz=UTC)),
                     "autoRotationEnabled": False,
                     "keyVersion": version["version"],
                 },
@@ -515,7 +513,12 @@ def _tenant(
             "used_bytes": int(max_size * rng.uniform(0.08, 0.7)),
             "metrics": metric_profile(rng, rng.uniform(2, 30)),
             # Key versions the database's backups were encrypted with (restore needs them all).
-            "key_history": [{"kid": k, "from": isoformat(created)} for k in kids] if cmk else [],
+            "key_history": [
+                {"kid": k, "from": isoformat(datetime.fromtimestamp(v["created"], tz=UTC))}
+                for k, v in zip(kids, versions, strict=True)
+            ]
+            if cmk
+            else [],
             "lineage": None,
         },
     }
