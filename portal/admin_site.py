@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -18,6 +19,15 @@ from django.utils.http import urlencode
 from portal.views import sign_out
 from tenants.models import Tenant
 from tenants.selectors import tenants_visible_to
+
+
+def _refuse_unless_break_glass(request: HttpRequest) -> None:
+    """Staff have no portal password (Entra ID holds their credentials); only the break-glass
+    account has one to change."""
+    name = settings.PORTAL_BREAK_GLASS_USERNAME
+    if not name or request.user.get_username() != name:
+        raise PermissionDenied("Passwords are managed in Entra ID.")
+
 
 ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
@@ -51,6 +61,18 @@ class FleetwiseAdminSite(admin.AdminSite):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         return sign_out(request)
+
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        _refuse_unless_break_glass(request)
+        return super().password_change(request, extra_context)
+
+    def password_change_done(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        _refuse_unless_break_glass(request)
+        return super().password_change_done(request, extra_context)
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -22,6 +22,14 @@ ROTATE_KEY = "portal.rotate_key"
 MANAGE_CATALOGUE = "portal.manage_catalogue"
 VIEW_AUDIT = "portal.view_auditevent"
 
+CELERY_BEAT_MODELS = (
+    "periodictask",
+    "intervalschedule",
+    "crontabschedule",
+    "solarschedule",
+    "clockedschedule",
+)
+
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ACCOUNT_MANAGERS: (VIEW_TENANT,),
     SUPPORT: (VIEW_TENANT, REQUEST_RESTORE),
@@ -35,6 +43,15 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         VIEW_AUDIT,
         "portal.view_staffprofile",
         "portal.change_staffprofile",
+        # Who holds which role is managed in Entra ID; admins may look, not change.
+        "auth.view_user",
+        "auth.view_group",
+        # Refresh schedules are editable in the admin (django-celery-beat).
+        *(
+            f"django_celery_beat.{action}_{model}"
+            for model in CELERY_BEAT_MODELS
+            for action in ("view", "add", "change", "delete")
+        ),
     ),
 }
 
