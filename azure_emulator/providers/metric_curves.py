@@ -117,8 +117,10 @@ def _pct(value: float) -> float:
     return round(min(100.0, max(0.0, value)), 4)
 
 
-def _busy(s: Subject, metric: str, epoch: float, spread: float = 8.0) -> float:
-    """A tenant's utilisation in percent: daily rhythm times its own scale, plus noise."""
+def _busy(s: Subject, metric: str, epoch: float) -> float:
+    """A tenant's utilisation in percent: daily rhythm times its own scale, plus noise that
+    grows with the scale so a quiet database's rhythm is not drowned by it."""
+    spread = 1.5 + 6 * s.scale
     return 6 + 55 * s.scale * daily_load(epoch) + spread * noise(s.resource_key, metric, epoch)
 
 
@@ -213,7 +215,7 @@ def sql_value(s: Subject, metric: str, epoch: float) -> float | None:
         0.98, s.storage_fraction + 0.0000002 * max(0.0, epoch - s.created) / 3600
     )
     if metric in ("cpu_percent", "sql_instance_cpu_percent"):
-        return _pct(load + 5 * wobble)
+        return _pct(load + (1 + 3 * s.scale) * wobble)
     if metric == "dtu_consumption_percent":
         return None if s.vcore else _pct(load + 4 * wobble)
     if metric in ("eDTU_used", "dtu_used"):
