@@ -357,7 +357,10 @@ def seed_fleet(
                     "minimal_tls_version": "1.2",
                 }
             )
-            pool_count = max(1, min(POOLS_PER_SERVER, math.ceil(group_size / 6)))
+            # At least two pools where there are tenants enough to share them (pool moves need one).
+            pool_count = max(
+                2 if group_size >= 4 else 1, min(POOLS_PER_SERVER, math.ceil(group_size / 6))
+            )
             for pool_number, in_pool in enumerate(_spread(group_size, pool_count), start=1):
                 pool = b.elastic_pool(primary, f"pool-{suffix}-{pool_number:02d}", in_pool)
                 pools_out.append(
@@ -452,25 +455,29 @@ def _tenant(
     kids = [f"{vault}/keys/{key_name}/{v['version']}" for v in versions]
     current_kid = kids[-1]
     for kid, version in zip(kids, versions, strict=True):
-        # Every version stays a server key: restores of older backups need the older versions.
-        key_id = f"{server['id']}/keys/{server_key_name(kid)}"
-        b.put(
-            {
-                "id": key_id,
-                "name": server_key_name(kid),
-                "type": "Microsoft.Sql/servers/keys",
-                "kind": "azurekeyvault",
-                "location": server["location"],
-                "properties": {
-                    "serverKeyType": "AzureKeyVault",
-                    "uri": kid,
-                    "thumbprint": f"{rng.getrandbits(160):040X}",
-                    "creationDate": isoformat(datetime.fromtimestamp(version["created"], tz=UTC)),
-                    "autoRotationEnabled": False,
-                    "keyVersion": version["version"],
-                },
-            }
-        )
+        thumbprint = f"{rng.getrandbits(160):040X}"
+        # Every version stays a server key, on the primary and on the geo server: restores of
+        # older backups (and geo-restores) need every version used since.
+        for holder in (server, geo):
+            b.put(
+                {
+                    "id": f"{holder['id']}/keys/{server_key_name(kid)}",
+                    "name": server_key_name(kid),
+                    "type": "Microsoft.Sql/servers/keys",
+                    "kind": "azurekeyvault",
+                    "location": holder["location"],
+                    "properties": {
+                        "serverKeyType": "AzureKeyVault",
+                        "uri": kid,
+                        "thumbprint": thumbprint,
+                        "creationDate": isoformat(
+                            datetime.fromtimestamp(version["created"], tz=UTC)
+                        ),
+                        "autoRotationEnabled": False,
+                        "keyVersion": version["version"],
+                    },
+                }
+            )
 
     db_name = f"db-{slug}"
     db_id = f"{server['id']}/databases/{db_name}"
@@ -790,6 +797,7 @@ def _tenant(
         "key_name": key_name,
         "key_id": current_kid,
         "app_insights_id": app_insights_id,
+        "geo_secondary_database_id": database["_meta"].get("geo_secondary_id"),
         "seeded_issues": sorted(k for k, v in flags.items() if v and k != "geo_replicated"),
     }
 

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -97,7 +98,8 @@ class RunningEmulator:
             ca = self.state_dir / "ca.pem"
             if ca.exists() and (self.state_dir / "demo.json").exists():
                 try:
-                    if httpx.get(url, verify=str(ca), timeout=2).status_code == 200:
+                    context = ssl.create_default_context(cafile=str(ca))
+                    if httpx.get(url, verify=context, timeout=2).status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
@@ -152,6 +154,11 @@ class RunningEmulator:
         return str(self.demo["ca_bundle"])
 
     @property
+    def tls(self) -> ssl.SSLContext:
+        """An SSL context trusting the emulator's CA (for httpx's ``verify=``)."""
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    @property
     def arm_endpoint(self) -> str:
         return str(self.demo["arm_endpoint"])
 
@@ -191,7 +198,7 @@ class RunningEmulator:
             f"{self.arm_endpoint}/_emulator/{path.lstrip('/')}",
             json=json_body,
             headers={"Authorization": f"Bearer {self.demo['control_token']}"},
-            verify=self.ca_bundle,
+            verify=self.tls,
             timeout=30,
         )
         response.raise_for_status()
