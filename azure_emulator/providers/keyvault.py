@@ -11,7 +11,8 @@ last one current (README: "Seeded data other providers serve"). Keys created her
 public key material from ``cryptography``; seeded ones carry a modulus-shaped number, since no
 client does cryptography with them. Times are integer epoch seconds and versions 32 hex
 characters, as in Key Vault. Deleted keys (``deleted`` set) answer 404; deletion itself and
-recovery are not served.
+recovery are not served. During an outage of Australia East the vault is read-only, as a vault
+failed over to its paired region is.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ CURVES: dict[str, ec.EllipticCurve] = {
     "P-521": ec.SECP521R1(),
     "P-256K": ec.SECP256K1(),
 }
+# The emulator's one vault lives where the fleet does.
+VAULT_REGION = "australiaeast"
 RECOVERY = {"recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
 # Key Vault's documented floors for rotation policies.
 MIN_EXPIRY = timedelta(days=28)
@@ -181,6 +184,18 @@ def _version(row: JSON, version: str | None) -> JSON:
         if entry["version"] == version.lower():
             return entry
     raise _not_found(f"{row['name']}/{version}")
+
+
+def _writable(req: ArmRequest) -> None:
+    """During an outage of its region a vault fails over to the paired region read-only:
+    reads keep working, changes are refused until the region is back."""
+    if req.emulator.faults.region_down(VAULT_REGION):
+        raise kv_error(
+            503,
+            "ServiceUnavailable",
+            "The vault is in read-only mode while its region fails over to the paired region; "
+            "retry the operation once the region has recovered.",
+        )
 
 
 def _now(store: Store) -> int:
@@ -398,6 +413,7 @@ def key_create(req: ArmRequest) -> Response:
     name = req.params["name"]
     if not NAME.match(name):
         raise bad_parameter(f"The request URI contains an invalid name: {name}")
+    _writable(req)
     existing = keys_table(req.store).get(name.lower())
     if existing is not None and existing.get("deleted"):
         raise kv_error(
@@ -450,6 +466,7 @@ def key_create(req: ArmRequest) -> Response:
 @_route("POST", "/keys/{name}/rotate", "keyvault.keys.rotate")
 def key_rotate(req: ArmRequest) -> Response:
     row = _row(req, req.params["name"])
+    _writable(req)
     # Versions are ordered by creation: never date a new one before the current one.
     entry = rotate(req.store, row, max(_now(req.store), int(latest(row)["created"]) + 1))
     return JSONResponse(bundle(req, row, entry))
@@ -488,6 +505,7 @@ def key_update(req: ArmRequest) -> Response:
 def _update(req: ArmRequest, version: str | None) -> Response:
     row = _row(req, req.params["name"])
     entry = _version(row, version)
+    _writable(req)
     body = req.json()
     changes = _attributes_from(body)
     for field in ("enabled", "nbf", "exp"):
@@ -555,6 +573,7 @@ def policy_get(req: ArmRequest) -> Response:
 @_route("PUT", "/keys/{name}/rotationpolicy", "keyvault.keys.update_rotation_policy")
 def policy_put(req: ArmRequest) -> Response:
     row = _row(req, req.params["name"])
+    _writable(req)
     checked = _validated_policy(req.json())
     now = _now(req.store)
     if not checked["lifetimeActions"] and not checked["expiryTime"]:
