@@ -1,4 +1,4 @@
-"""Request id and client address for every request, kept where the audit trail can read them."""
+"""Request id and client address for the audit trail; the Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from portal.azure.connection import azure_connection
 
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -54,3 +59,27 @@ class RequestIdMiddleware:
             current_request.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class PortalCSPMiddleware(CSPMiddleware):
+    """django-csp, plus the identity provider's origin in form-action: signing out POSTs to the
+    portal, which redirects to Entra's end-session endpoint, and Chromium checks form-action
+    along the whole redirect chain."""
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        origin = _identity_provider_origin()
+        if origin and not report_only:
+            parts.update = {**(parts.update or {}), "form-action": [origin]}
+        return parts
+
+
+def _identity_provider_origin() -> str | None:
+    try:
+        authority_host = azure_connection().authority_host
+    except ImproperlyConfigured:
+        return None  # the emulator has not written demo.json yet; nothing to sign out of
+    parts = urlsplit(authority_host)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
 from portal.azure.entra import SignedInIdentity
 from portal.models import StaffProfile
-from portal.roles import groups_for_app_roles
+from portal.roles import GROUP_PERMISSIONS, groups_for_app_roles
 
 
 class NoPortalAccessError(Exception):
@@ -64,3 +64,20 @@ def staff_sign_in(*, identity: SignedInIdentity) -> User:
     if not group_names:
         raise NoPortalAccessError("You have no access to this portal.")
     return user
+
+
+def role_groups_sync() -> None:
+    """Give each role group exactly the permissions of portal.roles (creating what is missing).
+
+    Migrations set the groups up; this repairs them after hand edits in the admin, and after
+    a test flush has emptied the tables."""
+    with transaction.atomic():
+        for name, permission_names in GROUP_PERMISSIONS.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            permissions = []
+            for permission_name in permission_names:
+                app_label, codename = permission_name.split(".")
+                permissions.append(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+            group.permissions.set(permissions)

@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.middleware.PortalCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -170,7 +170,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:"],
         "frame-ancestors": [NONE],
-        "form-action": [SELF] + env.list("CSP_FORM_ACTION_EXTRA", default=[]),
+        # The identity provider's origin is added per request (portal.middleware).
+        "form-action": [SELF],
         "base-uri": [SELF],
         "object-src": [NONE],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import socket
 import subprocess
@@ -89,3 +90,22 @@ def redis_url() -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(timeout=10)
+
+
+_TRIGGERS = importlib.import_module("portal.migrations.0002_roles_and_append_only_audit")
+
+
+@pytest.fixture
+def audit_triggers_lifted_for_flush(transactional_db):
+    """Transactional tests end by flushing every table, which the audit table's append-only
+    triggers refuse. Re-create them for the test, drop them just before the flush (this
+    fixture's teardown runs before transactional_db's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for statement in _TRIGGERS.DROP_SQLITE + _TRIGGERS.SQLITE_TRIGGERS:
+            cursor.execute(statement)
+    yield
+    with connection.cursor() as cursor:
+        for statement in _TRIGGERS.DROP_SQLITE:
+            cursor.execute(statement)

@@ -45,3 +45,14 @@ def test_app_roles_map_to_groups_and_unknown_roles_give_nothing():
 def test_role_values_are_settings(settings):
     settings.ENTRA_ROLE_SUPPORT = "Ops.Support"
     assert roles.groups_for_app_roles(["Ops.Support", "Portal.Support"]) == {roles.SUPPORT}
+
+
+@pytest.mark.django_db
+def test_sync_role_groups_repairs_a_group_edited_by_hand():
+    from django.core.management import call_command
+
+    support = Group.objects.get(name=roles.SUPPORT)
+    support.permissions.clear()
+    call_command("sync_role_groups", stdout=__import__("io").StringIO())
+    held = {f"{p.content_type.app_label}.{p.codename}" for p in support.permissions.all()}
+    assert held == set(roles.GROUP_PERMISSIONS[roles.SUPPORT])

@@ -142,3 +142,10 @@ def test_an_expired_session_sends_the_person_back_to_sign_in(client, sign_in_thr
     response = client.get("/")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_pages_allow_forms_to_lead_to_the_identity_provider_and_nowhere_else(
+    client, azure_emulator
+):
+    policy = client.get("/auth/sign-in/")["Content-Security-Policy"]
+    assert f"form-action 'self' {azure_emulator.demo['authority_host']}" in policy
