@@ -36,7 +36,7 @@ def serve(config: EmulatorConfig) -> None:
         access_log=False,
         # Our own context: uvicorn's default factory has no way to set a minimum TLS version.
         ssl_context_factory=lambda _config, _default: tls.server_context(cert, key),
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=1,
     )
     log.warning(
         "Azure emulator on %s (Key Vault %s), state in %s",
