@@ -157,14 +157,18 @@ class Emulator:
         return self.config.lro_seconds
 
     async def _flush_loop(self) -> None:
-        # Debounced persistence: many changes in a burst cost one write.
+        # Debounced persistence: many changes in a burst cost one write. A big fleet's state
+        # takes a while to serialise (under the store lock), so the pause grows with it.
+        pause = FLUSH_SECONDS
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await asyncio.sleep(pause)
             if self.store.dirty:
+                started = time.monotonic()
                 try:
                     await asyncio.to_thread(self.store.save)
                 except OSError:
                     log.exception("could not save emulator state")
+                pause = max(FLUSH_SECONDS, 5 * (time.monotonic() - started))
 
     # -- ASGI -----------------------------------------------------------------------------------
 

@@ -297,13 +297,16 @@ def seed_fleet(
     server_counter = 0
 
     # A few deliberate departures from the security statement, spread over the fleet.
+    def pick(minimum: int, one_in: int) -> set[int]:
+        return set(rng.sample(range(size), k=min(size, max(minimum, size // one_in))))
+
     violations: dict[str, set[int]] = {
-        "backup_local": set(rng.sample(range(size), k=min(size, max(1, size // 12)))),
-        "auditing_off": set(rng.sample(range(size), k=min(size, max(1, size // 12)))),
-        "service_managed_tde": set(rng.sample(range(size), k=min(size, max(1, size // 15)))),
-        "stopped_site": set(rng.sample(range(size), k=min(size, max(1, size // 12)))),
-        "unhealthy_site": set(rng.sample(range(size), k=min(size, max(1, size // 10)))),
-        "geo_replicated": set(rng.sample(range(size), k=min(size, max(1, size // 20)))),
+        "backup_local": pick(1, 25),
+        "auditing_off": pick(1, 25),
+        "service_managed_tde": pick(1, 30),
+        "stopped_site": pick(1, 25),
+        "unhealthy_site": pick(2, 15),
+        "geo_replicated": pick(1, 20),
     }
     tenant_index = 0
     for sub_index, (sub, count) in enumerate(zip(subscriptions, per_sub, strict=True)):

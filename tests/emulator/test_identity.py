@@ -52,6 +52,7 @@ def _pick_account(emulator: RunningEmulator, auth_uri: str, oid: str) -> httpx.R
     )
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_the_account_picker_lists_every_demo_person_with_their_roles(emulator):
     app = _msal_app(emulator)
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT)
