@@ -27,6 +27,7 @@ STATUS_TYPE = "Microsoft.ResourceHealth/AvailabilityStatuses"
 COVERED = tuple(t.lower() for t in (SITE_TYPE, PLAN_TYPE, DB_TYPE, POOL_TYPE))
 SUFFIX = "/providers/Microsoft.ResourceHealth/availabilityStatuses"
 RECENT = timedelta(hours=24)
+PAGE_SIZE = 100
 
 # Database statuses that mean "not serving" vs. "in transition, nothing to say yet".
 _DB_DOWN = {"Offline", "Inaccessible", "Suspect", "EmergencyMode", "Disabled", "Stopped", "Paused",
@@ -186,18 +187,29 @@ def _covered(store: Store, scope: str) -> list[JSON]:
     return sorted(found, key=lambda b: str(b["id"]).lower())
 
 
-def _filtered(req: ArmRequest, bodies: list[JSON]) -> list[JSON]:
-    """Honour the one ``$filter`` shape the docs show: ``availabilityState eq 'X'``."""
+def _listed(req: ArmRequest, bodies: list[JSON]) -> Response:
+    """One page of statuses. Honours the one ``$filter`` shape the docs show,
+    ``availabilityState eq 'X'``; without a filter only the page's statuses are computed."""
     expand = _expand(req)
-    statuses = [status_body(req, b, expand) for b in bodies]
     raw = (req.arg("$filter") or "").strip()
-    if not raw:
-        return statuses
-    parts = raw.split()
-    if len(parts) == 3 and parts[0].lower() == "availabilitystate" and parts[1].lower() == "eq":
+    if raw:
+        parts = raw.split()
+        if not (
+            len(parts) == 3 and parts[0].lower() == "availabilitystate" and parts[1].lower() == "eq"
+        ):
+            raise ArmError(400, "InvalidFilter", f"The filter '{raw}' is not supported.")
         wanted = parts[2].strip("'\"").lower()
-        return [s for s in statuses if s["properties"]["availabilityState"].lower() == wanted]
-    raise ArmError(400, "InvalidFilter", f"The filter '{raw}' is not supported.")
+        statuses = [status_body(req, b, expand) for b in bodies]
+        matching = [s for s in statuses if s["properties"]["availabilityState"].lower() == wanted]
+        return page(req, matching, page_size=PAGE_SIZE)
+    raw_offset = req.arg("$skiptoken") or "0"
+    offset = int(raw_offset) if raw_offset.isdigit() else 0
+    # page() only looks at the slice it returns; the statuses outside it are never built.
+    window = [
+        status_body(req, b, expand) if offset <= i < offset + PAGE_SIZE else b
+        for i, b in enumerate(bodies)
+    ]
+    return page(req, window, page_size=PAGE_SIZE)
 
 
 router = Router()
@@ -212,7 +224,7 @@ def _route(template: str, operation: str) -> Callable[[Handler], Handler]:
 )
 def statuses_by_subscription(req: ArmRequest) -> Response:
     scope = f"/subscriptions/{req.params['subscription']}"
-    return page(req, _filtered(req, _covered(req.store, scope)), page_size=100)
+    return _listed(req, _covered(req.store, scope))
 
 
 @_route(
@@ -222,7 +234,7 @@ def statuses_by_subscription(req: ArmRequest) -> Response:
 def statuses_by_group(req: ArmRequest) -> Response:
     p = req.params
     scope = f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}"
-    return page(req, _filtered(req, _covered(req.store, scope)), page_size=100)
+    return _listed(req, _covered(req.store, scope))
 
 
 def _resource(req: ArmRequest) -> JSON:

@@ -523,7 +523,10 @@ def _update(req: ArmRequest, version: str | None) -> Response:
     return JSONResponse(bundle(req, row, entry))
 
 
-def _paged(req: ArmRequest, items: list[JSON], path: str) -> Response:
+def _paged(
+    req: ArmRequest, rows: list[JSON], path: str, render: Callable[[JSON], JSON]
+) -> Response:
+    """Key Vault paging (``maxresults`` up to 25, ``$skiptoken``); only the page is rendered."""
     raw_max = req.arg("maxresults")
     try:
         size = int(raw_max) if raw_max else PAGE_MAX
@@ -535,8 +538,8 @@ def _paged(req: ArmRequest, items: list[JSON], path: str) -> Response:
     if not raw_skip.isdigit():
         raise bad_parameter(f"Invalid skip token '{raw_skip}'.")
     offset = int(raw_skip)
-    body: JSON = {"value": items[offset : offset + size], "nextLink": None}
-    if offset + size < len(items):
+    body: JSON = {"value": [render(r) for r in rows[offset : offset + size]], "nextLink": None}
+    if offset + size < len(rows):
         body["nextLink"] = (
             f"{req.base_url}{path}?api-version={req.api_version}"
             f"&$skiptoken={offset + size}&maxresults={size}"
@@ -546,22 +549,29 @@ def _paged(req: ArmRequest, items: list[JSON], path: str) -> Response:
 
 @_route("GET", "/keys", "keyvault.keys.list")
 def keys_list(req: ArmRequest) -> Response:
-    rows = sorted(keys_table(req.store).values(), key=lambda r: r["name"].lower())
-    items = []
-    for row in rows:
-        if row["versions"] and not row.get("deleted"):
-            _auto_rotate(req.store, row)
-            items.append(item(req, row, latest(row), versioned=False))
-    return _paged(req, items, "/keys")
+    rows = sorted(
+        (r for r in keys_table(req.store).values() if r["versions"] and not r.get("deleted")),
+        key=lambda r: str(r["name"]).lower(),
+    )
+
+    def render(row: JSON) -> JSON:
+        _auto_rotate(req.store, row)
+        return item(req, row, latest(row), versioned=False)
+
+    return _paged(req, rows, "/keys", render)
 
 
 @_route("GET", "/keys/{name}/versions", "keyvault.keys.list_versions")
 def key_versions(req: ArmRequest) -> Response:
     row = _row(req, req.params["name"])
     # Key Vault lists versions in the order of their ids, not by age; callers sort by created.
-    entries = sorted(row["versions"], key=lambda v: v["version"])
-    items = [item(req, row, entry, versioned=True) for entry in entries]
-    return _paged(req, items, f"/keys/{row['name']}/versions")
+    entries = sorted(row["versions"], key=lambda v: str(v["version"]))
+    return _paged(
+        req,
+        entries,
+        f"/keys/{row['name']}/versions",
+        lambda entry: item(req, row, entry, versioned=True),
+    )
 
 
 @_route("GET", "/keys/{name}/rotationpolicy", "keyvault.keys.get_rotation_policy")

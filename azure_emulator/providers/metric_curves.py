@@ -211,9 +211,8 @@ def sql_value(s: Subject, metric: str, epoch: float) -> float | None:
     else:
         load = _busy(s, "load", epoch)
     wobble = noise(s.resource_key, metric, epoch)
-    storage_used = s.storage_limit * min(
-        0.98, s.storage_fraction + 0.0000002 * max(0.0, epoch - s.created) / 3600
-    )
+    if metric.startswith(("storage", "allocated_data_storage")):
+        return _storage_value(s, metric, epoch)
     if metric in ("cpu_percent", "sql_instance_cpu_percent"):
         return _pct(load + (1 + 3 * s.scale) * wobble)
     if metric == "dtu_consumption_percent":
@@ -236,15 +235,6 @@ def sql_value(s: Subject, metric: str, epoch: float) -> float | None:
         return _pct(load * 0.25 + 2 * wobble)
     if metric == "sessions_count":
         return float(max(0, round((s.members if pooled else 1) * 6 * daily_load(epoch) * s.scale)))
-    if metric in ("storage", "storage_used", "allocated_data_storage"):
-        factor = 1.12 if metric == "allocated_data_storage" else 1.0
-        return float(int(storage_used * factor))
-    if metric == "storage_limit":
-        return s.storage_limit
-    if metric == "storage_percent":
-        return _pct(100 * storage_used / s.storage_limit) if s.storage_limit else 0.0
-    if metric == "allocated_data_storage_percent":
-        return _pct(112 * storage_used / s.storage_limit) if s.storage_limit else 0.0
     if metric == "xtp_storage_percent":
         return 0.0
     if metric == "sql_instance_memory_percent":
@@ -258,3 +248,20 @@ def sql_value(s: Subject, metric: str, epoch: float) -> float | None:
     if metric == "connection_failed":
         return 1.0 if unit_hash(s.resource_key, metric, int(epoch // 60)) < 0.01 else 0.0
     return None
+
+
+def _storage_value(s: Subject, metric: str, epoch: float) -> float:
+    # Data grows slowly (about 0.5% of the limit a month) from the seeded size.
+    used = s.storage_limit * min(
+        0.98, s.storage_fraction + 0.0000002 * max(0.0, epoch - s.created) / 3600
+    )
+    if metric in ("storage", "storage_used"):
+        return float(int(used))
+    if metric == "allocated_data_storage":
+        return float(int(used * 1.12))
+    if metric == "storage_limit":
+        return s.storage_limit
+    if metric == "storage_percent":
+        return _pct(100 * used / s.storage_limit) if s.storage_limit else 0.0
+    # allocated_data_storage_percent
+    return _pct(112 * used / s.storage_limit) if s.storage_limit else 0.0

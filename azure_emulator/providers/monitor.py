@@ -363,13 +363,14 @@ def series(
     samples_per_point = int(min(12, minutes))
     points: list[JSON] = []
     t = first
-    while t < end.timestamp():
+    stop, present = end.timestamp(), now.timestamp()
+    while t < stop:
         point: JSON = {"timeStamp": isoformat(datetime.fromtimestamp(t, UTC))}
         values: list[float] = []
-        if t >= horizon and t < now.timestamp() and t >= subject.created - step:
+        if horizon <= t < present and t >= subject.created - step:
             for i in range(samples_per_point):
                 instant = t + (i + 0.5) * step / samples_per_point
-                if instant > now.timestamp() or instant < subject.created:
+                if instant > present or instant < subject.created:
                     continue
                 value = sample(subject, spec.name, instant)
                 if value is not None:
@@ -390,7 +391,7 @@ def series(
                     point["total"] = float(round(total)) if whole else round(total, 4)
                 elif aggregation == "Count":
                     point["count"] = float(round(covered))
-        elif spec.primary == "Total" and t >= subject.created and t < now.timestamp():
+        elif spec.primary == "Total" and subject.created <= t < present:
             # Counters report zero rather than nothing when there was no traffic.
             for aggregation in aggregations:
                 if aggregation in ("Total", "Count"):
