@@ -15,13 +15,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m azure_emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the emulator (HTTPS)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8443)
-    serve.add_argument("--keyvault-port", type=int, default=8444)
-    serve.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
-    serve.add_argument("--fleet-size", type=int, default=25)
-    serve.add_argument("--lro-seconds", type=float, default=3.0)
-    serve.add_argument("--seed", type=int, default=1)
+    init = commands.add_parser(
+        "init", help="create the CA, identity, seeded fleet and demo.json without serving"
+    )
+    for command in (serve, init):
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8443)
+        command.add_argument("--keyvault-port", type=int, default=8444)
+        command.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
+        command.add_argument("--fleet-size", type=int, default=25)
+        command.add_argument("--lro-seconds", type=float, default=3.0)
+        command.add_argument("--seed", type=int, default=1)
     reset = commands.add_parser("reset", help="delete the saved fleet (keeps CA and identity)")
     reset.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
     reset.add_argument("--all", action="store_true", help="also delete CA, keys and identity")
@@ -38,19 +42,31 @@ def main(argv: list[str] | None = None) -> int:
             (state_dir / "state.json").unlink(missing_ok=True)
         return 0
 
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        keyvault_port=args.keyvault_port,
+        state_dir=args.state_dir,
+        fleet_size=args.fleet_size,
+        lro_seconds=args.lro_seconds,
+        seed=args.seed,
+    )
+    if args.command == "init":
+        # What `serve` does before listening, so the portal can load the fleet (make demo)
+        # before the emulator process starts; an existing state is kept as it is.
+        from azure_emulator import tls
+        from azure_emulator.runtime import Emulator
+
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        tls.ensure_certificates(config.state_dir, config.public_host)
+        emulator = Emulator(config)
+        emulator.start()
+        emulator.store.save()
+        return 0
+
     from azure_emulator.server import serve as run
 
-    run(
-        EmulatorConfig(
-            host=args.host,
-            port=args.port,
-            keyvault_port=args.keyvault_port,
-            state_dir=args.state_dir,
-            fleet_size=args.fleet_size,
-            lro_seconds=args.lro_seconds,
-            seed=args.seed,
-        )
-    )
+    run(config)
     return 0
 
 
