@@ -23,7 +23,7 @@ from starlette.responses import Response
 from azure_emulator.arm import ArmRequest, Handler, Router, page, respond
 from azure_emulator.errors import ArmError
 from azure_emulator.providers.metric_curves import unit_hash
-from azure_emulator.state import JSON, Store
+from azure_emulator.state import JSON, Store, parse_time
 
 ALERT_TYPE = "Microsoft.Security/Locations/alerts"
 SUB = "/subscriptions/{subscription}"
@@ -131,7 +131,10 @@ def all_alerts(store: Store, scope: str) -> list[JSON]:
 
 def _sorted(items: list[JSON]) -> list[JSON]:
     # Newest first, as Defender lists them.
-    return sorted(items, key=lambda a: str(a["properties"]["timeGeneratedUtc"]), reverse=True)
+    # Compare instants, not strings: seeded alerts and Defender's 7-digit times differ in form.
+    return sorted(
+        items, key=lambda a: parse_time(a["properties"]["timeGeneratedUtc"]), reverse=True
+    )
 
 
 def _scope_of(alert: JSON) -> tuple[str, str | None, str]:

@@ -305,6 +305,9 @@ def _plan_view(store: Store, plan: JSON, site_counts: dict[str, int] | None = No
     counts = site_counts if site_counts is not None else _site_counts(store)
     body["properties"]["numberOfSites"] = counts.get(plan["id"].lower(), 0)
     body["properties"]["numberOfWorkers"] = body["sku"]["capacity"]
+    known = PLAN_SKUS.get(str(body["sku"].get("name")))
+    if known is not None:
+        body["properties"]["maximumNumberOfWorkers"] = known[2]
     return body
 
 
