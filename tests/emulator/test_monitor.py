@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.sql import SqlManagementClient
+from azure.mgmt.sql.models import Database
 
 from tests.emulator import provider_clients as clients
 
@@ -349,3 +351,28 @@ def test_the_batch_api_wants_a_token_for_the_metrics_audience(emulator, tenant):
     assert arm_token.status_code == 401
     assert metrics_token.status_code == 200
     assert metrics_token.json()["values"][0]["resourceid"] == tenant["database_id"]
+
+
+def test_the_batch_api_refuses_resources_in_different_regions(emulator, tenant):
+    sql = SqlManagementClient(
+        emulator.credential(), tenant["subscription_id"], **clients.arm_kwargs(emulator)
+    )
+    geo_group = tenant["geo_server_id"].split("/")[4]
+    geo = sql.databases.begin_create_or_update(
+        geo_group,
+        tenant["geo_server_name"],
+        "db-region-check",
+        Database(location="australiasoutheast"),
+    ).result()
+    try:
+        with pytest.raises(HttpResponseError) as caught:
+            clients.metrics_batch(emulator).query_resources(
+                resource_ids=[tenant["database_id"], geo.id],
+                metric_namespace="Microsoft.Sql/servers/databases",
+                metric_names=["cpu_percent"],
+            )
+    finally:
+        sql.databases.begin_delete(geo_group, tenant["geo_server_name"], "db-region-check").result()
+
+    assert caught.value.status_code == 400
+    assert "same region" in caught.value.message
