@@ -22,7 +22,7 @@ def _client(emulator: RunningEmulator, tenant) -> SqlManagementClient:
     )
 
 
-def test_state_and_a_running_restore_survive_a_restart(tmp_path: Path):
+def test_state_and_a_running_restore_survive_a_restart(tmp_path):
     with RunningEmulator(fleet_size=4, lro_seconds=2, state_dir=tmp_path) as emulator:
         tenant = emulator.tenants[0]
         where = tenant["sql_resource_group"], tenant["sql_server_name"]
