@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -58,3 +61,12 @@ def translate(exc: Exception) -> AzureError:
             return AzureTransientError(message, code=code, status=status)
         return AzureOperationError(message, code=code, status=status)
     raise exc
+
+
+@contextmanager
+def azure_errors() -> Iterator[None]:
+    """Around every SDK call: callers only ever see our AzureError subclasses."""
+    try:
+        yield
+    except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
+        raise translate(exc) from exc
