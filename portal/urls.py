@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from portal import views
 
@@ -14,5 +14,9 @@ urlpatterns = [
     path("auth/callback", views.sign_in_callback, name="auth-callback"),
     path("auth/sign-out/", views.sign_out, name="sign-out"),
     path("auth/break-glass/", views.BreakGlassSignIn.as_view(), name="break-glass"),
+    # The portal's own pages, before the admin's catch-all.
+    path("fleet/", include("tenants.urls")),
+    path("fleet/<slug:slug>/restore/", include("backups.urls")),
+    path("operations/", include("operations.urls")),
     path("", admin.site.urls),
 ]

@@ -18,6 +18,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from operations.models import Operation
 from portal.audit import audit_record
 from portal.models import StaffProfile
 from tenants.models import Tenant
@@ -87,6 +88,21 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("(?P<url>.*)$", "/no-such-page/"): answer(404),
         ("admin:portal_auditevent_export", "/portal/auditevent/export.csv"): only(*ADMIN),
         ("admin:auth_user_password_change", f"/auth/user/{objects['user']}/password/"): answer(403),
+        # The portal's own pages.
+        ("tenants:detail", "/fleet/acme/"): answer(200),
+        ("tenants:operations", "/fleet/acme/operations"): answer(200),
+        ("backups:restore", "/fleet/acme/restore/"): only("support", "admin_user"),
+        ("backups:restore-snapshot", "/fleet/acme/restore/snapshot"): only("support", "admin_user"),
+        ("backups:restore-confirm", "/fleet/acme/restore/confirm"): dict.fromkeys(PERSONAS, 405),
+        ("operations:list", "/operations/"): answer(200),
+        ("operations:detail", f"/operations/{objects['operation']}/"): answer(200),
+        ("operations:progress", f"/operations/{objects['operation']}/progress"): answer(200),
+        ("operations:approve", f"/operations/{objects['operation']}/approve"): dict.fromkeys(
+            PERSONAS, 405
+        ),
+        ("operations:cancel", f"/operations/{objects['operation']}/cancel"): dict.fromkeys(
+            PERSONAS, 405
+        ),
     }
     table.update(
         model_rows(
@@ -144,7 +160,16 @@ def url_keys() -> set[str]:
 def objects(admin_user, account_manager):
     interval = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
     tenant = TenantFactory(slug="acme")
+    operation = Operation.objects.create(
+        tenant=tenant,
+        kind="restore_parallel",
+        state=Operation.State.SUCCEEDED,
+        requested_by=admin_user,
+        reason="a drill",
+        parameters={"target_name": "db-acme-restore-20260101-000000"},
+    )
     return {
+        "operation": str(operation.pk),
         "tenant": str(tenant.pk),
         "tenant_ct": str(ContentType.objects.get_for_model(Tenant).pk),
         "auditevent": str(audit_record(action="tenant.update", tenant="acme").pk),

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from operations import views
+
+app_name = "operations"
+
+urlpatterns = [
+    path("", views.operation_list, name="list"),
+    path("<int:pk>/", views.operation_detail, name="detail"),
+    path("<int:pk>/progress", views.operation_progress, name="progress"),
+    path("<int:pk>/approve", views.operation_approve_view, name="approve"),
+    path("<int:pk>/cancel", views.operation_cancel_view, name="cancel"),
+]

@@ -1,0 +1,122 @@
+"""Operations pages: the list, one operation with its live progress, approve and cancel."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from operations.models import Operation
+from operations.selectors import operation_for_user, operations_visible_to
+from operations.services import OperationRefusedError, operation_approve, operation_cancel
+from portal.pages import render_page
+from portal.roles import APPROVE_OPERATION, VIEW_TENANT
+
+PAGE_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)  # login_required ran first
+
+
+@require_safe
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    operations = operations_visible_to(request.user)
+    if state in Operation.State.values:
+        operations = operations.filter(state=state)
+    else:
+        state = ""
+    page = Paginator(operations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "state": state, "states": Operation.State.choices}
+    return render_page(request, "operations/operation_list.html", context, title="Operations")
+
+
+def _detail_context(request: HttpRequest, operation: Operation) -> dict[str, Any]:
+    """Which buttons to offer; the services decide whether the action is allowed."""
+    user = _user(request)
+    can_approve = (
+        operation.state == Operation.State.AWAITING_APPROVAL
+        and user.has_perm(APPROVE_OPERATION)
+        and user.pk != operation.requested_by_id
+    )
+    can_cancel = operation.is_active and (
+        user.pk == operation.requested_by_id or user.has_perm(APPROVE_OPERATION)
+    )
+    return {
+        "operation": operation,
+        "steps": list(operation.steps.all()),
+        "can_approve": can_approve,
+        "can_cancel": can_cancel,
+    }
+
+
+def _detail_page(
+    request: HttpRequest, operation: Operation, *, refusal: str = "", status: int = 200
+) -> HttpResponse:
+    context = {**_detail_context(request, operation), "refusal": refusal}
+    return render_page(
+        request,
+        "operations/operation_detail.html",
+        context,
+        title=f"Operation #{operation.pk}",
+        status=status,
+    )
+
+
+@require_safe
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, operation_for_user(request.user, pk))
+
+
+@require_safe
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The detail page's live part, polled by htmx until the operation has finished."""
+    operation = operation_for_user(request.user, pk)
+    return render(request, "operations/_progress.html", _detail_context(request, operation))
+
+
+@require_POST
+@login_required
+@permission_required(APPROVE_OPERATION, raise_exception=True)
+def operation_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    operation = operation_for_user(request.user, pk)
+    try:
+        operation_approve(operation=operation, approver=_user(request))
+    except OperationRefusedError as exc:
+        operation.refresh_from_db()
+        return _detail_page(request, operation, refusal=str(exc), status=400)
+    messages.success(request, f"Operation #{operation.pk} approved; it is queued.")
+    return redirect("operations:detail", pk=operation.pk)
+
+
+@require_POST
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    operation = operation_for_user(request.user, pk)
+    try:
+        operation = operation_cancel(operation=operation, by=_user(request))
+    except OperationRefusedError as exc:
+        operation.refresh_from_db()
+        return _detail_page(request, operation, refusal=str(exc), status=400)
+    if operation.is_finished:
+        messages.success(request, f"Operation #{operation.pk} cancelled.")
+    else:
+        messages.success(
+            request,
+            f"Cancellation of operation #{operation.pk} requested; it stops where it safely can.",
+        )
+    return redirect("operations:detail", pk=operation.pk)
