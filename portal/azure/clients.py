@@ -55,7 +55,8 @@ class AzureClients:
 
     def __init__(self, connection: AzureConnection) -> None:
         self.connection = connection
-        self._lock = threading.Lock()
+        # Re-entrant: building a client (under the lock) asks for the credential (also under it).
+        self._lock = threading.RLock()
         self._cache: dict[tuple[str, str], Any] = {}
         self._credential: TokenCredential | None = None
 
