@@ -93,8 +93,8 @@ def wait(resume: ResumeFn, continuation_token: str, *, timeout_seconds: float) -
     """Poll the operation behind `continuation_token` for up to `timeout_seconds`.
 
     Throttling or an outage while polling raises AzureTransientError (poll again later); an
-    unknown operation raises AzureNotFoundError; Azure reporting that the operation failed is an
-    outcome, not an exception.
+    operation the status monitor no longer knows raises AzureNotFoundError; Azure reporting that
+    the operation failed is an outcome, not an exception.
     """
     polling = _BoundedArmPolling(budget_seconds=max(0.0, timeout_seconds))
     try:
@@ -112,6 +112,14 @@ def wait(resume: ResumeFn, continuation_token: str, *, timeout_seconds: float) -
     except AzureOperationError as error:
         if error.code == "InvalidToken":
             raise
+        if error.status == 404:
+            # The status monitor no longer knows the operation (Azure keeps operation records
+            # for a limited time). That says nothing about how it ended: look at the resource.
+            raise AzureNotFoundError(
+                "Azure no longer knows this operation; check the resource it was changing.",
+                code=error.code or "OperationNotFound",
+                status=404,
+            ) from error
         # The status monitor answered Failed/Canceled, or the Location poll answered with the
         # operation's error: the operation is over, and Azure said why.
         return LroOutcome(
