@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "csp",
     "portal",
     "tenants",
+    "operations",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +201,28 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+CELERY_BEAT_SCHEDULE = {
+    "operations-sweep": {"task": "operations.sweep", "schedule": 60.0},
+}
+
+# --- Operations (DESIGN.md §6). ---
+# A run renews its lease every few seconds; one silent for this long is presumed dead.
+OPERATIONS_LEASE_SECONDS = env.int("OPERATIONS_LEASE_SECONDS", default=90)
+OPERATIONS_MAX_ATTEMPTS = env.int("OPERATIONS_MAX_ATTEMPTS", default=20)
+OPERATIONS_ADMISSION_RETRY_SECONDS = env.int("OPERATIONS_ADMISSION_RETRY_SECONDS", default=30)
+OPERATIONS_APPROVAL_TTL_MINUTES = env.int("OPERATIONS_APPROVAL_TTL_MINUTES", default=240)
+
+# --- Restores (the restore issue; DESIGN.md §6–7). ---
+RESTORE_IN_PLACE_NEEDS_APPROVAL = env.bool("RESTORE_IN_PLACE_NEEDS_APPROVAL", default=True)
+RESTORE_PARALLEL_NEEDS_APPROVAL = env.bool("RESTORE_PARALLEL_NEEDS_APPROVAL", default=False)
+# Azure restores up to the last log backup (every 5–10 minutes); later times are refused.
+RESTORE_LATEST_LAG_MINUTES = env.int("RESTORE_LATEST_LAG_MINUTES", default=10)
+RESTORE_COPY_RETENTION_DAYS = env.int("RESTORE_COPY_RETENTION_DAYS", default=7)
+RESTORE_PRE_RESTORE_RETENTION_DAYS = env.int("RESTORE_PRE_RESTORE_RETENTION_DAYS", default=14)
+# Restores at once, as Azure processes them (the emulator enforces the same by default).
+RESTORE_MAX_PER_POOL = env.int("RESTORE_MAX_PER_POOL", default=4)
+RESTORE_MAX_PER_SUBSCRIPTION = env.int("RESTORE_MAX_PER_SUBSCRIPTION", default=20)
 
 # --- Azure (DESIGN.md §4). ---
 PORTAL_AZURE = require_choice(

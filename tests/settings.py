@@ -12,4 +12,8 @@ from portal.settings import VAR_DIR  # noqa: E402
 
 # Fast hashing: tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}  # noqa: F405
+# A file, not memory: browser tests' live server and Celery worker processes share it.
+# PORTAL_TEST_DB lets two test runs on one machine keep out of each other's way.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": os.environ.get("PORTAL_TEST_DB", str(VAR_DIR / "test-portal.sqlite3"))
+}

@@ -1,0 +1,111 @@
+"""`manage.py restore_tenant SLUG --at TIME --mode parallel|in-place ...`: the same checks,
+approvals and audit as the portal's restore form, for people at a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import Http404
+
+from backups.restore_time import describe
+from backups.services import (
+    RestoreRefusedError,
+    RestoreRequest,
+    portal_zone,
+    restore_plan,
+    restore_request,
+)
+from tenants.selectors import tenant_for_user
+
+
+class Command(BaseCommand):
+    help = "Request a restore of a tenant's database (it runs on the Celery workers)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument(
+            "--at", default="", help="time to restore to, e.g. '2026-11-29 13:30' (local) or with Z"
+        )
+        parser.add_argument(
+            "--utc", action="store_true", help="read --at as UTC instead of PORTAL_TIME_ZONE"
+        )
+        parser.add_argument("--mode", choices=("parallel", "in-place"), required=True)
+        parser.add_argument(
+            "--from-ltr", default="", metavar="BACKUP_ID", help="restore a long-term backup"
+        )
+        parser.add_argument(
+            "--from-deleted", default="", metavar="DROPPED_ID", help="restore a deleted database"
+        )
+        parser.add_argument(
+            "--requested-by",
+            required=True,
+            metavar="UPN",
+            help="the person asking (their sign-in name)",
+        )
+        parser.add_argument("--reason", required=True)
+        parser.add_argument("--ticket", default="")
+        parser.add_argument("--yes", action="store_true", help="confirm without typing the slug")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = (
+            get_user_model()
+            .objects.filter(username=options["requested_by"], is_active=True)
+            .first()
+        )
+        if user is None:
+            raise CommandError(
+                f"No active portal user {options['requested_by']!r} (they must have signed in once)."
+            )
+        try:
+            tenant = tenant_for_user(user, options["slug"])
+        except (PermissionDenied, Http404) as exc:  # said the same way: names do not leak
+            raise CommandError(
+                f"{options['requested_by']} cannot see a tenant {options['slug']!r}."
+            ) from exc
+        source = (
+            "long_term_backup"
+            if options["from_ltr"]
+            else "deleted_database"
+            if options["from_deleted"]
+            else "point_in_time"
+        )
+        request = RestoreRequest(
+            mode=options["mode"].replace("-", "_"),
+            source=source,
+            when=options["at"],
+            in_utc=options["utc"],
+            long_term_backup_id=options["from_ltr"],
+            dropped_database_id=options["from_deleted"],
+        )
+        try:
+            plan = restore_plan(tenant=tenant, user=user, request=request)
+        except RestoreRefusedError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"Restore plan for {tenant.display_name} ({tenant.slug}):")
+        for what, finding in plan.checks:
+            self.stdout.write(f"  {what}: {finding}")
+        for number, label in enumerate(plan.steps, start=1):
+            self.stdout.write(f"  {number}. {label}")
+        if plan.needs_approval:
+            self.stdout.write("  This restore needs a second person's approval before it runs.")
+        confirm = tenant.slug if options["yes"] else input(f"Type {tenant.slug} to confirm: ")
+        try:
+            operation = restore_request(
+                tenant=tenant,
+                user=user,
+                request=request,
+                reason=options["reason"],
+                ticket=options["ticket"],
+                confirm_slug=confirm,
+            )
+        except RestoreRefusedError as exc:
+            raise CommandError(exc.message) from exc
+        when = describe(operation.created_at, portal_zone())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Operation #{operation.pk} {operation.get_state_display().lower()} at {when}."
+            )
+        )

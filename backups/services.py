@@ -1,0 +1,399 @@
+"""Restores: check what a person asked for against Azure, show the plan, then request it.
+
+Nothing here changes Azure: `restore_plan` reads, and `restore_request` creates the operation
+that the worker runs (backups/restores.py). Any refusal raises RestoreRefusedError with a
+message for the person and leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from backups.models import RestoreSnapshot
+from backups.restore_time import (
+    RestoreTimeError,
+    RestoreWindow,
+    check_in_window,
+    describe,
+    parse_restore_time,
+)
+from backups.restores import IN_PLACE, PARALLEL
+from operations.kinds import kind_of
+from operations.models import Operation
+from operations.services import OperationRefusedError, operation_request
+from portal.azure import keyvault, sql
+from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
+from portal.roles import REQUEST_RESTORE
+from tenants.models import Tenant
+
+MODES = {"parallel": PARALLEL, "in_place": IN_PLACE}
+SOURCES = ("point_in_time", "long_term_backup", "deleted_database")
+CREATE_MODES = {
+    "point_in_time": "PointInTimeRestore",
+    "long_term_backup": "RestoreLongTermRetentionBackup",
+    "deleted_database": "Restore",
+}
+
+
+class RestoreRefusedError(Exception):
+    def __init__(self, message: str, readings: tuple[datetime, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.readings = readings
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    """What a person asked for, as typed (kept to re-check at confirmation)."""
+
+    mode: str
+    source: str = "point_in_time"
+    when: str = ""
+    in_utc: bool = False
+    long_term_backup_id: str = ""
+    dropped_database_id: str = ""
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    tenant: Tenant
+    request: RestoreRequest
+    kind: str
+    parameters: dict[str, Any]
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (what, finding)
+    steps: list[str] = field(default_factory=list)
+    needs_approval: bool = False
+
+
+def portal_zone() -> ZoneInfo:
+    return ZoneInfo(settings.PORTAL_TIME_ZONE)
+
+
+def restore_window(tenant: Tenant, *, now: datetime | None = None) -> RestoreWindow:
+    """The live database's point-in-time window, read from Azure now."""
+    now = now or timezone.now()
+    try:
+        database = sql.database_get(tenant.database_id)
+    except AzureNotFoundError as exc:
+        raise RestoreRefusedError(
+            f"The tenant's database {tenant.database_name} was not found in Azure."
+        ) from exc
+    except AzureError as exc:
+        raise RestoreRefusedError(
+            f"Azure could not be asked for the restore window: {exc}"
+        ) from exc
+    if database.earliest_restore_date is None:
+        raise RestoreRefusedError(
+            f"{tenant.database_name} has no backups yet, so there is nothing to restore to."
+        )
+    latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
+    return RestoreWindow(earliest=database.earliest_restore_date, latest=latest, checked_at=now)
+
+
+def _stamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _point_in_time_source(
+    tenant: Tenant, moment: datetime, live: sql.DatabaseInfo
+) -> tuple[str, str] | None:
+    """After an earlier in-place restore, times before the live database's creation live in
+    the kept pre-restore database. Returns (its id, its name), or None."""
+    prefix = f"{tenant.database_name}-pre-restore-".lower()
+    for candidate in sql.databases_list(tenant.sql_server_id):
+        if (
+            candidate.name.lower().startswith(prefix)
+            and candidate.earliest_restore_date is not None
+            and candidate.earliest_restore_date <= moment <= (live.creation_date or moment)
+        ):
+            return candidate.id, candidate.name
+    return None
+
+
+def restore_plan(
+    *, tenant: Tenant, user: User, request: RestoreRequest, now: datetime | None = None
+) -> RestorePlan:
+    """Validate a restore request against Azure and describe what will happen."""
+    if not user.has_perm(REQUEST_RESTORE):
+        raise RestoreRefusedError("You do not have permission to request restores.")
+    if request.mode not in MODES:
+        raise RestoreRefusedError("Choose a restore mode: in parallel or in place.")
+    if request.source not in SOURCES:
+        raise RestoreRefusedError("Choose what to restore from.")
+    now = now or timezone.now()
+    zone = portal_zone()
+    active = Operation.objects.filter(tenant=tenant, state__in=Operation.ACTIVE_STATES).first()
+    if active is not None:
+        raise RestoreRefusedError(
+            f"{tenant.display_name} already has an operation in progress (#{active.pk}, "
+            f"{active.get_state_display().lower()}); wait for it or cancel it first."
+        )
+    try:
+        live = sql.database_get(tenant.database_id)
+    except AzureNotFoundError as exc:
+        raise RestoreRefusedError(
+            f"The tenant's database {tenant.database_name} was not found in Azure."
+        ) from exc
+    except AzureError as exc:
+        raise RestoreRefusedError(
+            f"Azure could not be asked about {tenant.database_name}: {exc}"
+        ) from exc
+
+    kind = MODES[request.mode]
+    checks: list[tuple[str, str]] = []
+    parameters: dict[str, Any] = {
+        "mode": request.mode,
+        "source": request.source,
+        "create_mode": CREATE_MODES[request.source],
+        "database_id": live.id,
+        "server_id": tenant.sql_server_id,
+        "elastic_pool_id": live.elastic_pool_id or tenant.elastic_pool_id,
+        "subscription_id": tenant.subscription_id,
+        "location": live.location,
+        "site_id": tenant.app_service_site_id,
+        "geo_server_id": tenant.geo_sql_server_id or None,
+        "point_in_time": None,
+        "source_database_id": None,
+        "long_term_retention_backup_id": None,
+        "restorable_dropped_database_id": None,
+    }
+    moment: datetime | None = None
+    if request.source == "point_in_time":
+        try:
+            moment = parse_restore_time(request.when, zone=zone, in_utc=request.in_utc)
+            window = restore_window(tenant, now=now)
+            # Before the live database's window, the database that was live then may be kept
+            # from an earlier in-place restore.
+            found = (
+                _point_in_time_source(tenant, moment, live) if moment < window.earliest else None
+            )
+            if found is None:
+                check_in_window(moment, window, now=now, zone=zone)
+                found = (live.id, live.name)
+            source_id, source_name = found
+        except RestoreTimeError as exc:
+            raise RestoreRefusedError(exc.message, exc.readings) from exc
+        parameters.update(point_in_time=moment.isoformat(), source_database_id=source_id)
+        checks.append(("Source", f"{source_name} as it was at {describe(moment, zone)}"))
+        checks.append(
+            (
+                "Restore window",
+                f"{describe(window.earliest, zone)} to {describe(window.latest, zone)}",
+            )
+        )
+    elif request.source == "long_term_backup":
+        backups = {b.id.lower(): b for b in sql.long_term_retention_backups(live.id)}
+        backup = backups.get(request.long_term_backup_id.lower())
+        if backup is None:
+            raise RestoreRefusedError("Choose one of the tenant's long-term backups.")
+        moment = backup.backup_time
+        parameters.update(long_term_retention_backup_id=backup.id)
+        checks.append(("Source", f"long-term backup of {describe(backup.backup_time, zone)}"))
+    else:
+        dropped = {d.id.lower(): d for d in sql.restorable_dropped_databases(tenant.sql_server_id)}
+        chosen = dropped.get(request.dropped_database_id.lower())
+        if chosen is None:
+            raise RestoreRefusedError(
+                "Choose one of the server's deleted databases that can be restored."
+            )
+        moment = chosen.deletion_date
+        parameters.update(restorable_dropped_database_id=chosen.id)
+        checks.append(
+            (
+                "Source",
+                f"deleted database {chosen.database_name} as it was when deleted, {describe(chosen.deletion_date, zone)}",
+            )
+        )
+
+    stamp = _stamp(now)
+    target_name = f"{tenant.database_name}-restore-{stamp}"
+    parameters.update(
+        target_name=target_name, target_id=f"{tenant.sql_server_id}/databases/{target_name}"
+    )
+    if request.mode == "parallel":
+        expires = now + timedelta(days=settings.RESTORE_COPY_RETENTION_DAYS)
+        parameters["copy_expires_at"] = expires.isoformat()
+        checks.append(
+            (
+                "Target",
+                f"new database {target_name} beside the live one, kept until {describe(expires, zone)}",
+            )
+        )
+    else:
+        pre_name = f"{tenant.database_name}-pre-restore-{stamp}"
+        keep = now + timedelta(days=settings.RESTORE_PRE_RESTORE_RETENTION_DAYS)
+        parameters.update(
+            pre_restore_name=pre_name,
+            pre_restore_id=f"{tenant.sql_server_id}/databases/{pre_name}",
+            pre_restore_expires_at=keep.isoformat(),
+        )
+        checks.append(
+            ("Target", f"restored into {target_name}, then swapped in as {tenant.database_name}")
+        )
+        checks.append(
+            ("Current database", f"renamed to {pre_name} and kept until {describe(keep, zone)}")
+        )
+        partners = sql.geo_replication_partners(
+            live.id,
+            partner_server_ids=[tenant.geo_sql_server_id] if tenant.geo_sql_server_id else None,
+        )
+        if partners:
+            raise RestoreRefusedError(
+                f"{live.name} is geo-replicated, which blocks an in-place swap. Restore in parallel, "
+                "or remove the geo-replica first."
+            )
+        checks.append(("Geo-replication", "none: the swap is possible"))
+
+    checks.append(("Elastic pool", _pool_headroom(parameters["elastic_pool_id"], live)))
+    checks.append(("TDE key", _key_reachability(tenant, moment)))
+
+    operation_kind = kind_of(kind)
+    probe = Operation(tenant=tenant, kind=kind, parameters=parameters)
+    return RestorePlan(
+        tenant=tenant,
+        request=request,
+        kind=kind,
+        parameters=parameters,
+        checks=checks,
+        steps=[step.label for step in operation_kind.plan(probe)],
+        needs_approval=operation_kind.needs_approval(),
+    )
+
+
+def _pool_headroom(pool_id: str | None, live: sql.DatabaseInfo) -> str:
+    if not pool_id:
+        return "the copy is not placed in a pool"
+    pool = sql.elastic_pool_get(pool_id)
+    used = sum(d.max_size_bytes or 0 for d in sql.elastic_pool_databases(pool_id))
+    needed = live.max_size_bytes or 0
+    if pool.max_size_bytes and used + needed > pool.max_size_bytes:
+        raise RestoreRefusedError(
+            f"Pool {pool.name} lacks room for another copy of {live.name}: "
+            f"{_gib(used)} of {_gib(pool.max_size_bytes)} already allocated, the copy needs {_gib(needed)}. "
+            "Ask an admin to scale the pool first."
+        )
+    free = (pool.max_size_bytes or 0) - used
+    return f"{pool.name}: {_gib(free)} free of {_gib(pool.max_size_bytes or 0)} after allocations; the copy needs {_gib(needed)}"
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:,.0f} GiB"
+
+
+def _key_reachability(tenant: Tenant, moment: datetime | None) -> str:
+    """Every key version in use from the restore point until now must still be enabled."""
+    try:
+        versions = sorted(keyvault.key_versions(tenant.key_vault_key_id), key=lambda v: v.created)
+    except AzureError as exc:
+        raise RestoreRefusedError(
+            f"The tenant's TDE key could not be read from Key Vault: {exc}"
+        ) from exc
+    if not versions:
+        raise RestoreRefusedError(
+            "The tenant's TDE key has no versions in Key Vault; Azure could not decrypt the backup."
+        )
+    needed = versions
+    if moment is not None:
+        current_then = [v for v in versions if v.created <= moment]
+        needed = ([current_then[-1]] if current_then else []) + [
+            v for v in versions if v.created > moment
+        ]
+    disabled = [v.version for v in needed if not v.enabled]
+    if disabled:
+        raise RestoreRefusedError(
+            f"Key version(s) {', '.join(disabled)} of {tenant.key_vault_key_id} were in use after the restore "
+            "point but are disabled; enable them in Key Vault first or Azure cannot decrypt the backup."
+        )
+    return f"{len(needed)} key version(s) in use since the restore point, all enabled"
+
+
+def restore_request(
+    *,
+    tenant: Tenant,
+    user: User,
+    request: RestoreRequest,
+    reason: str,
+    ticket: str,
+    confirm_slug: str,
+) -> Operation:
+    """Re-check the plan (time has passed since it was shown) and create the operation."""
+    if confirm_slug.strip() != tenant.slug:
+        raise RestoreRefusedError(f"Type the tenant's slug “{tenant.slug}” to confirm.")
+    plan = restore_plan(tenant=tenant, user=user, request=request)
+    try:
+        return operation_request(
+            kind=plan.kind,
+            tenant=tenant,
+            requested_by=user,
+            reason=reason,
+            ticket=ticket,
+            parameters=plan.parameters,
+        )
+    except OperationRefusedError as exc:
+        raise RestoreRefusedError(str(exc)) from exc
+
+
+def restore_snapshot_request(*, tenant: Tenant) -> RestoreSnapshot:
+    """Ask the worker for a fresh snapshot (pages never call Azure themselves)."""
+    from backups.tasks import refresh_restore_snapshot
+
+    with transaction.atomic():
+        snapshot, _ = RestoreSnapshot.objects.get_or_create(tenant=tenant)
+        snapshot.requested_at = timezone.now()
+        snapshot.save(update_fields=["requested_at"])
+        transaction.on_commit(lambda: refresh_restore_snapshot.delay(tenant.pk))
+    return snapshot
+
+
+def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
+    """Read the tenant's restore window, long-term backups and deleted databases from Azure."""
+    snapshot, _ = RestoreSnapshot.objects.get_or_create(tenant=tenant)
+    now = timezone.now()
+    try:
+        live = sql.database_get(tenant.database_id)
+        backups = sql.long_term_retention_backups(tenant.database_id)
+        dropped = [
+            d
+            for d in sql.restorable_dropped_databases(tenant.sql_server_id)
+            if d.database_name.lower() == tenant.database_name.lower()
+        ]
+    except AzureTransientError:
+        raise  # the task retries with backoff
+    except AzureError as exc:
+        snapshot.error = str(exc)
+        snapshot.collected_at = now
+        snapshot.save(update_fields=["error", "collected_at"])
+        return snapshot
+    snapshot.earliest_restore_at = live.earliest_restore_date
+    snapshot.database_status = live.status
+    snapshot.long_term_backups = [
+        {
+            "id": b.id,
+            "backup_time": b.backup_time.isoformat(),
+            "expires_at": b.expiration_time.isoformat() if b.expiration_time else None,
+        }
+        for b in sorted(backups, key=lambda b: b.backup_time, reverse=True)
+    ]
+    snapshot.dropped_databases = [
+        {
+            "id": d.id,
+            "name": d.database_name,
+            "deleted_at": d.deletion_date.isoformat(),
+            "earliest_restore_at": d.earliest_restore_date.isoformat()
+            if d.earliest_restore_date
+            else None,
+        }
+        for d in dropped
+    ]
+    snapshot.error = ""
+    snapshot.collected_at = now
+    snapshot.save()
+    return snapshot

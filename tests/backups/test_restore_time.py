@@ -1,0 +1,146 @@
+"""Rules for restore times: formats, daylight saving in Australia/Sydney, and the window."""
+
+# Naive datetimes here are wall-clock readings on purpose.
+# ruff: noqa: DTZ001
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backups.restore_time import (
+    RestoreTimeError,
+    RestoreWindow,
+    check_in_window,
+    describe,
+    parse_restore_time,
+    resolve_local,
+)
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+WINDOW = RestoreWindow(
+    earliest=NOW - timedelta(days=7), latest=NOW - timedelta(minutes=10), checked_at=NOW
+)
+
+
+def test_a_local_time_becomes_utc():
+    # 29 November is daylight saving time in Sydney (UTC+11).
+    assert parse_restore_time("2026-11-29 13:30", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 11, 29, 2, 30, tzinfo=UTC
+    )
+
+
+def test_the_browser_datetime_local_format_is_accepted():
+    assert parse_restore_time("2026-11-29T13:30", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 11, 29, 2, 30, tzinfo=UTC
+    )
+
+
+def test_a_utc_time_stays_utc():
+    assert parse_restore_time("2026-11-29 02:30:15", zone=SYDNEY, in_utc=True) == datetime(
+        2026, 11, 29, 2, 30, 15, tzinfo=UTC
+    )
+
+
+def test_an_explicit_offset_wins_over_the_chosen_zone():
+    assert parse_restore_time("2026-11-29T02:30Z", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 11, 29, 2, 30, tzinfo=UTC
+    )
+    assert parse_restore_time("2026-11-29 13:30+11:00", zone=SYDNEY, in_utc=True) == datetime(
+        2026, 11, 29, 2, 30, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["", "yesterday", "29/11/2026 13:30", "2026-13-01 00:00", "2026-11-29 25:00"]
+)
+def test_unreadable_input_is_refused_with_the_expected_format(text):
+    with pytest.raises(RestoreTimeError) as excinfo:
+        parse_restore_time(text, zone=SYDNEY, in_utc=False)
+    assert "YYYY-MM-DD HH:MM" in excinfo.value.message or "Enter the time" in excinfo.value.message
+
+
+def test_a_time_skipped_when_daylight_saving_began_is_refused_with_both_utc_readings():
+    # Sunday 4 October 2026: 02:00 AEST jumped to 03:00 AEDT.
+    with pytest.raises(RestoreTimeError) as excinfo:
+        parse_restore_time("2026-10-04 02:30", zone=SYDNEY, in_utc=False)
+    error = excinfo.value
+    assert "does not exist in Australia/Sydney" in error.message
+    assert error.readings == (
+        datetime(2026, 10, 3, 15, 30, tzinfo=UTC),
+        datetime(2026, 10, 3, 16, 30, tzinfo=UTC),
+    )
+    assert "2026-10-03 15:30:00 UTC or 2026-10-03 16:30:00 UTC" in error.message
+
+
+def test_a_time_repeated_when_daylight_saving_ended_is_refused_with_both_utc_readings():
+    # Sunday 5 April 2026: 03:00 AEDT went back to 02:00 AEST, so 02:30 happened twice.
+    with pytest.raises(RestoreTimeError) as excinfo:
+        parse_restore_time("2026-04-05 02:30", zone=SYDNEY, in_utc=False)
+    error = excinfo.value
+    assert "happened twice in Australia/Sydney" in error.message
+    assert error.readings == (
+        datetime(2026, 4, 4, 15, 30, tzinfo=UTC),
+        datetime(2026, 4, 4, 16, 30, tzinfo=UTC),
+    )
+
+
+def test_times_just_outside_the_daylight_saving_changes_are_fine():
+    assert resolve_local(datetime(2026, 10, 4, 1, 59), SYDNEY) == datetime(
+        2026, 10, 3, 15, 59, tzinfo=UTC
+    )
+    assert resolve_local(datetime(2026, 10, 4, 3, 0), SYDNEY) == datetime(
+        2026, 10, 3, 16, 0, tzinfo=UTC
+    )
+    assert resolve_local(datetime(2026, 4, 5, 1, 59), SYDNEY) == datetime(
+        2026, 4, 4, 14, 59, tzinfo=UTC
+    )
+    assert resolve_local(datetime(2026, 4, 5, 3, 0), SYDNEY) == datetime(
+        2026, 4, 4, 17, 0, tzinfo=UTC
+    )
+
+
+@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31)))
+def test_any_accepted_local_time_round_trips_to_the_same_wall_clock(naive):
+    try:
+        instant = resolve_local(naive, SYDNEY)
+    except RestoreTimeError as error:
+        assert len(error.readings) == 2
+        return
+    assert instant.astimezone(SYDNEY).replace(tzinfo=None) == naive
+
+
+def test_the_window_edges_are_inclusive():
+    check_in_window(WINDOW.earliest, WINDOW, now=NOW, zone=SYDNEY)
+    check_in_window(WINDOW.latest, WINDOW, now=NOW, zone=SYDNEY)
+
+
+def test_a_time_before_the_earliest_restore_point_is_refused_with_the_window():
+    with pytest.raises(RestoreTimeError) as excinfo:
+        check_in_window(WINDOW.earliest - timedelta(seconds=1), WINDOW, now=NOW, zone=SYDNEY)
+    message = excinfo.value.message
+    assert "before the earliest restore point" in message
+    assert describe(WINDOW.earliest, SYDNEY) in message
+    assert "long-term backup" in message
+
+
+def test_a_future_time_is_refused():
+    with pytest.raises(RestoreTimeError, match="is in the future"):
+        check_in_window(NOW + timedelta(minutes=1), WINDOW, now=NOW, zone=SYDNEY)
+
+
+def test_the_last_minutes_azure_cannot_restore_yet_are_refused():
+    with pytest.raises(RestoreTimeError, match="within the last 10 minutes"):
+        check_in_window(NOW - timedelta(minutes=5), WINDOW, now=NOW, zone=SYDNEY)
+
+
+def test_times_are_described_locally_with_utc_beside():
+    assert (
+        describe(datetime(2026, 11, 29, 2, 30, tzinfo=UTC), SYDNEY)
+        == "2026-11-29 13:30:00 AEDT (2026-11-29 02:30:00 UTC)"
+    )
