@@ -23,7 +23,7 @@ from azure.mgmt.sql import models as sql_models
 
 from portal.azure import lro
 from portal.azure.clients import azure_clients
-from portal.azure.errors import AzureNotFoundError, azure_errors
+from portal.azure.errors import AzureNotFoundError, AzureOperationError, azure_errors
 from portal.azure.lro import LroOutcome
 from portal.azure.resource_ids import ResourceId, parse, same
 
@@ -211,7 +211,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _required_utc(value: datetime | None, what: str) -> datetime:
     moment = _utc(value)
     if moment is None:
-        raise AzureNotFoundError(f"Azure returned no {what}.", code="IncompleteResponse")
+        raise AzureOperationError(f"Azure returned no {what}.", code="IncompleteResponse")
     return moment
 
 
