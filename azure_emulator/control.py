@@ -149,7 +149,8 @@ def routes(emulator: Emulator) -> list[Route]:
         if "operation" not in payload:
             raise KeyError("operation")
         # Fail-next rules go first so they fire before any background error rate.
-        emulator.faults.rules.insert(0, _rule(payload, remaining=count))
+        skip = int(payload.get("after", 0))
+        emulator.faults.rules.insert(0, _rule(payload, remaining=count, skip=skip))
         return emulator.faults.describe()
 
     def fail_lro(payload: dict[str, Any], request: Request) -> Any:

@@ -26,6 +26,8 @@ class FaultRule:
     rate: float = 1.0
     remaining: int | None = None  # None: applies until cleared (rate-based)
     retry_after: int | None = None
+    # Let this many matching calls through first ("fail the second rename"): faults midway.
+    skip: int = 0
 
     def matches(self, operation: str) -> bool:
         return fnmatch.fnmatchcase(operation, self.operation)
@@ -76,6 +78,9 @@ class Faults:
                     continue
                 if rule.remaining is not None:
                     if rule.remaining <= 0:
+                        continue
+                    if rule.skip > 0:
+                        rule.skip -= 1
                         continue
                     rule.remaining -= 1
                 elif self._random.random() >= rule.rate:

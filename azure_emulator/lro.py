@@ -170,11 +170,27 @@ def _complete(emulator: Emulator, row: JSON, *, succeeded: bool, error: JSON | N
     row["ended"] = isoformat(emulator.store.now())
 
 
+def cancel(emulator: Emulator, row: JSON, *, reason: str) -> None:
+    """End a running operation as Canceled (its finalizer undoes the provisional state), as
+    Azure does when, say, the database being restored is deleted."""
+    with emulator.store.lock:
+        if row["status"] != "InProgress":
+            return
+        fn = _FINALIZERS.get(row["finalize"])
+        if fn is not None:
+            fn(emulator, row, False)
+        row["status"] = "Canceled"
+        row["error"] = {"code": "OperationCancelled", "message": reason}
+        row["result"] = None
+        row["ended"] = isoformat(emulator.store.now())
+        emulator.store.touch()
+
+
 def _status_body(row: JSON) -> JSON:
     body: JSON = {"name": row["id"], "status": row["status"], "startTime": row["started"]}
     if row.get("ended"):
         body["endTime"] = row["ended"]
-    if row["status"] == "Failed":
+    if row["status"] in ("Failed", "Canceled"):
         body["error"] = row["error"]
     return body
 
@@ -207,7 +223,7 @@ def operation_status(req: ArmRequest) -> Response:
         return Response(
             status_code=202, headers={"Location": row["location_url"], "Retry-After": "1"}
         )
-    if row["status"] == "Failed":
+    if row["status"] in ("Failed", "Canceled"):
         error = row["error"] or {"code": "InternalServerError", "message": "Operation failed."}
         return JSONResponse({"error": error}, status_code=400)
     if row["result"] is None:

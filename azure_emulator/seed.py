@@ -520,7 +520,9 @@ def _tenant(
         },
         "_meta": {
             "tenant": slug,
-            "used_bytes": int(max_size * rng.uniform(0.08, 0.7)),
+            # A tenant's data is a few GiB; the pool's size must hold all its members' data
+            # (Azure refuses growth past it), so the seed stays well inside it.
+            "used_bytes": int(min(max_size * 0.7, rng.uniform(0.5, 12) * 1024**3)),
             "metrics": metric_profile(rng, rng.uniform(2, 30)),
             # Key versions the database's backups were encrypted with (restore needs them all).
             "key_history": [

@@ -258,10 +258,11 @@ def _storage_value(s: Subject, metric: str, epoch: float) -> float:
     if metric in ("storage", "storage_used"):
         return float(int(used))
     if metric == "allocated_data_storage":
-        return float(int(used * 1.12))
+        # Allocated runs ahead of used, but never past the size limit.
+        return float(int(min(s.storage_limit, used * 1.12) if s.storage_limit else used * 1.12))
     if metric == "storage_limit":
         return s.storage_limit
     if metric == "storage_percent":
         return _pct(100 * used / s.storage_limit) if s.storage_limit else 0.0
     # allocated_data_storage_percent
-    return _pct(112 * used / s.storage_limit) if s.storage_limit else 0.0
+    return _pct(min(100.0, 112 * used / s.storage_limit)) if s.storage_limit else 0.0

@@ -1162,6 +1162,19 @@ def database_delete(req: ArmRequest) -> Response:
     db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
     if db is None:
         return Response(status_code=204)
+    for row in lro.running(req.emulator):
+        # Deleting a database that is still being restored cancels the restore (Azure's way
+        # to stop one); the half-restored database goes and is not listed as dropped.
+        if (
+            row["resource_id"].lower() == db["id"].lower()
+            and row["operation"] == "databases.create_or_update"
+        ):
+            lro.cancel(
+                req.emulator,
+                row,
+                reason=f"Database '{db['name']}' was deleted while it was being created.",
+            )
+            return Response(status_code=204)
     _busy(req, db["id"])
     if db.get("_meta", {}).get("geo_secondary_id") and req.store.get(
         db["_meta"]["geo_secondary_id"]

@@ -503,11 +503,6 @@ def test_deleting_a_missing_database_is_already_done(azure_emulator, tenant):
     assert (outcome.done, outcome.succeeded) == (True, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: it refuses to delete a database whose restore is running "
-    "(ConflictingDatabaseOperation); Azure cancels the restore when its target is deleted",
-)
 def test_a_running_restore_is_cancelled_by_deleting_its_target(azure_emulator, tenant):
     live = sql.database_get(tenant["database_id"])
     target_id = f"{live.server_id}/databases/{unique(live.name + '-restore')}"
