@@ -25,8 +25,13 @@ PARALLEL = "restore_parallel"
 IN_PLACE = "restore_in_place"
 RESTORE_KINDS = (PARALLEL, IN_PLACE)
 
-# How long one wait call may block before the step renews its lease and checks for a cancel.
-WAIT_SLICE_SECONDS = 10.0
+
+def wait_slice() -> float:
+    """How long one wait may block before the step renews its lease and checks for a cancel:
+    well inside the lease, and short enough that a cancel is acted on within seconds."""
+    return min(5.0, float(settings.OPERATIONS_LEASE_SECONDS) / 3)
+
+
 VERIFY_SECONDS = 120.0
 
 UNTOUCHED = "The tenant's live database and app were not touched."
@@ -126,7 +131,7 @@ def restore_copy(context: StepContext) -> str:
             raise CancelledError
         if token:
             outcome = sql.database_restore_wait(
-                target_id=target_id, continuation_token=token, timeout_seconds=WAIT_SLICE_SECONDS
+                target_id=target_id, continuation_token=token, timeout_seconds=wait_slice()
             )
             if outcome.done:
                 if not outcome.succeeded:
@@ -141,7 +146,7 @@ def restore_copy(context: StepContext) -> str:
                 )
             if copy.status == "Online":
                 break
-            time.sleep(min(WAIT_SLICE_SECONDS, 2.0))
+            time.sleep(min(wait_slice(), 2.0))
         context.heartbeat(
             f"Restoring into {target_name}… {time.monotonic() - started:.0f} s so far."
         )

@@ -29,7 +29,7 @@ from backups.restores import IN_PLACE, PARALLEL
 from operations.kinds import kind_of
 from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
-from portal.azure import keyvault, sql
+from portal.azure import keyvault, monitor, sql
 from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
 from portal.roles import REQUEST_RESTORE
 from tenants.models import Tenant
@@ -269,23 +269,27 @@ def restore_plan(
 
 
 def _pool_headroom(pool_id: str | None, live: sql.DatabaseInfo) -> str:
+    """Room in the pool for the copy: the pool's size limit less the space its databases have
+    allocated (Azure Monitor), against what the source database has allocated."""
     if not pool_id:
         return "the copy is not placed in a pool"
     pool = sql.elastic_pool_get(pool_id)
-    used = sum(d.max_size_bytes or 0 for d in sql.elastic_pool_databases(pool_id))
-    needed = live.max_size_bytes or 0
-    if pool.max_size_bytes and used + needed > pool.max_size_bytes:
+    allocated = monitor.metric_latest(pool_id, "allocated_data_storage")
+    needed = monitor.metric_latest(live.id, "allocated_data_storage")
+    if pool.max_size_bytes is None or allocated is None or needed is None:
+        return f"{pool.name}: storage figures are not available from Azure Monitor; check the pool by hand"
+    free = pool.max_size_bytes - allocated
+    if needed > free:
         raise RestoreRefusedError(
-            f"Pool {pool.name} lacks room for another copy of {live.name}: "
-            f"{_gib(used)} of {_gib(pool.max_size_bytes)} already allocated, the copy needs {_gib(needed)}. "
+            f"Pool {pool.name} lacks room for a copy of {live.name}: {_gib(free)} free of "
+            f"{_gib(pool.max_size_bytes)}, the copy needs about {_gib(needed)}. "
             "Ask an admin to scale the pool first."
         )
-    free = (pool.max_size_bytes or 0) - used
-    return f"{pool.name}: {_gib(free)} free of {_gib(pool.max_size_bytes or 0)} after allocations; the copy needs {_gib(needed)}"
+    return f"{pool.name}: {_gib(free)} free of {_gib(pool.max_size_bytes)}; the copy needs about {_gib(needed)}"
 
 
-def _gib(size: int) -> str:
-    return f"{size / 2**30:,.0f} GiB"
+def _gib(size: float) -> str:
+    return f"{size / 2**30:,.1f} GiB"
 
 
 def _key_reachability(tenant: Tenant, moment: datetime | None) -> str:

@@ -240,6 +240,8 @@ AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="https://login.mi
 AZURE_METRICS_ENDPOINT = env.str(
     "AZURE_METRICS_ENDPOINT", default="https://australiaeast.metrics.monitor.azure.com"
 )
+# Seconds between polls of a long-running operation when Azure sends no Retry-After.
+AZURE_POLLING_INTERVAL = env.float("AZURE_POLLING_INTERVAL", default=5.0)
 AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE = env.bool(
     "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE", default=True
 )
