@@ -367,7 +367,7 @@ def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
         dropped = [
             d
             for d in sql.restorable_dropped_databases(tenant.sql_server_id)
-            if d.database_name.lower() == tenant.database_name.lower()
+            if d.database_name.lower().startswith(tenant.database_name.lower())
         ]
     except AzureTransientError:
         raise  # the task retries with backoff

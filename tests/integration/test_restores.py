@@ -220,3 +220,38 @@ def test_cancelling_a_running_restore_deletes_the_partial_copy(azure_emulator, w
         lambda: emulator_database(azure_emulator, operation.parameters["target_id"]) is None,
         what="the partial copy to be deleted",
     )
+
+
+@pytest.mark.parametrize("source", ["long_term_backup", "deleted_database"])
+def test_restores_from_a_long_term_backup_and_of_a_deleted_database_run_the_same_way(
+    azure_emulator, worker, source
+):
+    from portal.azure import sql
+
+    tenant = tenant_from_fleet(azure_emulator, 5 if source == "long_term_backup" else 0)
+    support, _ = people()
+    if source == "long_term_backup":
+        request = RestoreRequest(
+            mode="parallel",
+            source=source,
+            long_term_backup_id=sql.long_term_retention_backups(tenant.database_id)[-1].id,
+        )
+    else:
+        request = RestoreRequest(
+            mode="parallel",
+            source=source,
+            dropped_database_id=sql.restorable_dropped_databases(tenant.sql_server_id)[0].id,
+        )
+    operation = restore_request(
+        tenant=tenant,
+        user=support,
+        request=request,
+        reason="Audit request",
+        ticket="",
+        confirm_slug=tenant.slug,
+    )
+    operation = wait_for(lambda: finished(operation), what=f"the {source} restore", worker=worker)
+    assert operation.state == "succeeded", (operation.error_message, worker.log_tail())
+    copy = emulator_database(azure_emulator, operation.parameters["target_id"])
+    assert copy["properties"]["status"] == "Online"
+    assert copy["_meta"]["lineage"]["create_mode"] == operation.parameters["create_mode"]

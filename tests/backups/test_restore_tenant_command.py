@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from operations.models import Operation
+from portal.management.commands.load_demo import catalogue_entry
+from portal.models import AuditEvent
+from tenants.services import tenant_import
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+@pytest.fixture
+def tenant(azure_emulator):
+    entry = catalogue_entry(azure_emulator.tenants[7])
+    tenant_import(entries=[entry], actor=None)
+    return entry["slug"]
+
+
+def two_hours_ago() -> str:
+    return (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_command_goes_through_the_same_checks_and_creates_the_operation(tenant, support):
+    out = io.StringIO()
+    call_command(
+        "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "in-place", "--requested-by", support.username,
+        "--reason", "INC-7 customer data loss", "--yes", stdout=out,
+    )  # fmt: skip
+    operation = Operation.objects.get()
+    assert (operation.kind, operation.state) == ("restore_in_place", "awaiting_approval")
+    assert operation.requested_by == support
+    assert "needs a second person's approval" in out.getvalue()
+    assert AuditEvent.objects.get(action="operation.requested").actor == support.username
+
+
+def test_someone_without_the_role_is_refused(tenant, account_manager):
+    with pytest.raises(CommandError, match="permission to request restores"):
+        call_command(
+            "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "parallel",
+            "--requested-by", account_manager.username, "--reason", "x", "--yes", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not Operation.objects.exists()
+
+
+def test_an_unknown_tenant_or_person_is_refused(tenant, support):
+    with pytest.raises(CommandError, match="cannot see a tenant 'nobody'"):
+        call_command(
+            "restore_tenant",
+            "nobody",
+            "--mode",
+            "parallel",
+            "--requested-by",
+            support.username,
+            "--reason",
+            "x",
+            "--yes",
+        )
+    with pytest.raises(CommandError, match="No active portal user"):
+        call_command(
+            "restore_tenant",
+            tenant,
+            "--mode",
+            "parallel",
+            "--requested-by",
+            "ghost@example.com",
+            "--reason",
+            "x",
+            "--yes",
+        )
+
+
+def test_a_time_outside_the_window_is_refused_before_anything_is_queued(tenant, support):
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(CommandError, match="before the earliest restore point"):
+        call_command(
+            "restore_tenant", tenant, "--at", long_ago, "--mode", "parallel", "--requested-by", support.username,
+            "--reason", "x", "--yes", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not Operation.objects.exists()
