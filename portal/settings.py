@@ -278,4 +278,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The SDKs log every request and response header at INFO.
+    "loggers": {"azure": {"level": env.str("AZURE_LOG_LEVEL", default="WARNING")}},
 }

@@ -1,0 +1,185 @@
+"""`make bench`: performance figures of the portal and its embedded Azure, on this machine.
+
+Targets live here, never in timed tests. Each figure is printed with its target and written to
+var/bench-results.json. Run: `make bench` (or `uv run python -m bench --tenants 2000`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--tenants", type=int, default=2000)
+    parser.add_argument("--audit-events", type=int, default=2000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="fleetwise-bench-"))
+    os.environ.update(
+        PORTAL_ENVIRONMENT="test",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DATABASE_URL=f"sqlite:///{work / 'bench.sqlite3'}",
+        PORTAL_AZURE="emulator",
+        PORTAL_EMULATOR_STATE_DIR=str(work / "emulator"),
+        CELERY_BROKER_URL="redis://127.0.0.1:1/0",
+        AZURE_POLLING_INTERVAL="0.5",
+    )
+    results: list[tuple[str, float, str, str]] = []
+
+    # 1. The emulator seeds the benchmark fleet (on the ports it will serve on: key ids name them).
+    from azure_emulator.testing import RunningEmulator, free_port
+
+    port, keyvault_port = free_port(), free_port()
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "azure_emulator", "init", "--state-dir", str(work / "emulator"),
+         "--fleet-size", str(args.tenants), "--port", str(port), "--keyvault-port", str(keyvault_port)],
+        cwd=BASE, check=True,
+    )  # fmt: skip
+    results.append(
+        (f"emulator seeds {args.tenants} tenants", time.perf_counter() - started, "s", "< 10 s")
+    )
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from backups.services import RestoreRequest, restore_plan
+    from portal.audit import audit_record, audit_verify_chain
+    from portal.management.commands.load_demo import catalogue_entry
+    from tenants.models import Tenant
+    from tenants.services import tenant_import
+
+    call_command("migrate", verbosity=0)
+    # The emulator serving the seeded fleet (on free ports; it rewrites demo.json with them).
+    emulator = RunningEmulator(
+        state_dir=work / "emulator",
+        fleet_size=args.tenants,
+        lro_seconds=1,
+        port=port,
+        keyvault_port=keyvault_port,
+    ).start()
+
+    # 2. Importing the catalogue (validation and audit per tenant).
+    demo = emulator.demo
+    started = time.perf_counter()
+    tenant_import(entries=[catalogue_entry(t) for t in demo["fleet"]["tenants"]], actor=None)
+    results.append(
+        (
+            f"catalogue import of {args.tenants} tenants",
+            time.perf_counter() - started,
+            "s",
+            "< 30 s",
+        )
+    )
+
+    # 3. The fleet landing page with the whole catalogue.
+    admin = get_user_model().objects.create_user("bench-admin", is_staff=True)
+    admin.groups.add(Group.objects.get(name="Admins"))
+    client = Client()
+    client.force_login(admin)
+    queries: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        page = client.get("/")
+    assert page.status_code == 200, page.status_code
+    samples = timed(lambda: client.get("/"), 10)
+    results.append(
+        ("fleet page, median render", statistics.median(samples) * 1000, "ms", "< 500 ms")
+    )
+    results.append(("fleet page, queries", float(len(queries)), "queries", "constant"))
+    samples = timed(lambda: client.get("/tenants/tenant/?q=fleet"), 10)
+    results.append(
+        ("catalogue search, median", statistics.median(samples) * 1000, "ms", "< 500 ms")
+    )
+
+    # 4. The audit trail: append rate and chain verification.
+    started = time.perf_counter()
+    for n in range(args.audit_events):
+        audit_record(action="bench.event", tenant="bench", details={"n": n})
+    elapsed = time.perf_counter() - started
+    results.append(
+        ("audit events appended per second", args.audit_events / elapsed, "/s", "> 200 /s")
+    )
+    total = Tenant.objects.count() + args.audit_events
+    started = time.perf_counter()
+    report = audit_verify_chain()
+    assert report.intact
+    results.append(
+        (
+            f"audit chain verification ({report.checked} events)",
+            time.perf_counter() - started,
+            "s",
+            f"< {max(1, total // 10000 + 1)} s",
+        )
+    )
+
+    # 5. A restore pre-flight plan against the emulator holding the whole fleet.
+    try:
+        support = get_user_model().objects.create_user("bench-support", is_staff=True)
+        support.groups.add(Group.objects.get(name="Support"))
+        tenant = Tenant.objects.order_by("slug").first()
+        assert tenant is not None
+        when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+        request = RestoreRequest(mode="in_place", when=when, in_utc=True)
+        samples = timed(lambda: restore_plan(tenant=tenant, user=support, request=request), 5)
+        results.append(
+            (
+                "restore plan (in place), median",
+                statistics.median(samples) * 1000,
+                "ms",
+                "< 3000 ms",
+            )
+        )
+    finally:
+        emulator.close()
+
+    width = max(len(name) for name, *_ in results)
+    print(f"\n{'measure'.ljust(width)}  {'value':>12}  target")
+    for name, value, unit, target in results:
+        print(f"{name.ljust(width)}  {value:>9.1f} {unit:<3} {target}")
+    out = BASE / "var" / "bench-results.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {"when": datetime.now(UTC).isoformat(), "tenants": args.tenants,
+             "results": [{"measure": n, "value": v, "unit": u, "target": t} for n, v, u, t in results]},
+            indent=2,
+        )
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
