@@ -9,9 +9,9 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
-# The current app is per thread; without a default, a request served on another thread
-# (runserver, the live test server) sends through a bare fallback app that never registered
-# tasks imported later (operations.run: NotRegistered).
+# The current app is per thread: without a default, a request served on another thread
+# (runserver, the live test server) sends tasks through Celery's bare fallback app, which has
+# none of the portal's configuration.
 app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
