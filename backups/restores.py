@@ -19,11 +19,14 @@ from operations.kinds import OperationKind, Step, register
 from operations.models import Operation
 from portal.azure import sql, web
 from portal.azure.errors import AzureNotFoundError
-from portal.roles import REQUEST_RESTORE
+from portal.roles import APPROVE_OPERATION, REQUEST_RESTORE
 
 PARALLEL = "restore_parallel"
 IN_PLACE = "restore_in_place"
+CLEANUP = "restore_cleanup"
 RESTORE_KINDS = (PARALLEL, IN_PLACE)
+# Databases the portal made and may later delete: tag fleetwise-role.
+DISPOSABLE_ROLES = ("restore-copy", "pre-restore")
 
 
 def wait_slice() -> float:
@@ -51,6 +54,15 @@ def _tags(context: StepContext, role: str) -> dict[str, str]:
         "fleetwise-operation": str(context.operation.pk),
         "fleetwise-role": role,
     }
+
+
+def _copy_tags(context: StepContext) -> dict[str, str]:
+    tags = _tags(context, "restore-copy")
+    expires = context.operation.parameters.get("copy_expires_at")
+    if expires:
+        # Found by `manage.py cleanup_restore_copies` once passed; deleted only with approval.
+        tags["fleetwise-keep-until"] = expires
+    return tags
 
 
 # -- steps shared by both modes --------------------------------------------------------------
@@ -118,7 +130,7 @@ def restore_copy(context: StepContext) -> str:
                 long_term_retention_backup_id=_p(context, "long_term_retention_backup_id"),
                 restorable_dropped_database_id=_p(context, "restorable_dropped_database_id"),
                 elastic_pool_id=_p(context, "elastic_pool_id"),
-                tags=_tags(context, "restore-copy"),
+                tags=_copy_tags(context),
             )
             context.save(restore_begun=True, restore_token=token)
         else:
@@ -345,6 +357,59 @@ def _in_place_plan(operation: Operation) -> list[Step]:
     ]
 
 
+# -- cleanup of kept copies (always approved by a second person) --------------------------------
+
+
+def check_disposable(context: StepContext) -> str:
+    """Delete only what the portal made for this tenant and whose keep-until date has passed."""
+    database = sql.database_find(_p(context, "server_id"), _p(context, "database_name"))
+    if database is None:
+        return "Already gone."
+    tags = database.tags
+    if (
+        tags.get("fleetwise-tenant") != context.tenant.slug
+        or tags.get("fleetwise-role") not in DISPOSABLE_ROLES
+    ):
+        raise StepFailedError(
+            f"{database.name} is not a restore copy of this tenant; it was left alone.",
+            code="NotDisposable",
+        )
+    if database.id.lower() == context.tenant.database_id.lower():
+        raise StepFailedError(
+            "That is the tenant's live database; it was left alone.", code="LiveDatabase"
+        )
+    keep_until = tags.get("fleetwise-keep-until", "")
+    if not keep_until or datetime.fromisoformat(keep_until) > context.operation.created_at:
+        raise StepFailedError(
+            f"{database.name} is kept until {keep_until or 'further notice'}.", code="StillKept"
+        )
+    return f"{database.name} ({tags['fleetwise-role']}) expired on {keep_until}."
+
+
+def delete_copy(context: StepContext) -> str:
+    database = sql.database_find(_p(context, "server_id"), _p(context, "database_name"))
+    if database is None:
+        return "Deleted."
+    token = sql.database_delete_begin(database.id)
+    while True:
+        outcome = sql.database_delete_wait(
+            database_id=database.id, continuation_token=token, timeout_seconds=wait_slice()
+        )
+        if outcome.done:
+            if not outcome.succeeded:
+                raise StepFailedError(outcome.error_message, code=outcome.error_code)
+            return f"{database.name} deleted (restorable as a deleted database for its retention period)."
+        context.heartbeat(f"Deleting {database.name}…")
+
+
+def _cleanup_plan(operation: Operation) -> list[Step]:
+    name = operation.parameters["database_name"]
+    return [
+        Step("check", f"Check {name} is an expired restore copy of this tenant", check_disposable),
+        Step("delete", f"Delete {name}", delete_copy, cancellable=False),
+    ]
+
+
 def admit_restore(operation: Operation) -> str | None:
     """Queue restores so no more run at once per pool and per subscription than Azure takes."""
     running = Operation.objects.filter(kind__in=RESTORE_KINDS, state=Operation.State.RUNNING)
@@ -387,5 +452,16 @@ def register_kinds() -> None:
             admit=admit_restore,
             cancel_running=cancel_restore,
             untouched_outcome=UNTOUCHED,
+        )
+    )
+    register(
+        OperationKind(
+            name=CLEANUP,
+            label="Delete an expired restore copy",
+            permission=APPROVE_OPERATION,
+            # Deleting data is never one person's decision.
+            needs_approval=lambda: True,
+            plan=_cleanup_plan,
+            untouched_outcome="Nothing was deleted.",
         )
     )

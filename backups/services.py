@@ -25,7 +25,7 @@ from backups.restore_time import (
     describe,
     parse_restore_time,
 )
-from backups.restores import IN_PLACE, PARALLEL
+from backups.restores import CLEANUP, DISPOSABLE_ROLES, IN_PLACE, PARALLEL
 from operations.kinds import kind_of
 from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
@@ -401,3 +401,56 @@ def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
     snapshot.collected_at = now
     snapshot.save()
     return snapshot
+
+
+@dataclass(frozen=True)
+class ExpiredCopy:
+    tenant: Tenant
+    database_id: str
+    database_name: str
+    role: str
+    keep_until: datetime
+
+
+def expired_restore_copies(*, now: datetime | None = None) -> list[ExpiredCopy]:
+    """Restore copies and pre-restore databases whose keep-until date has passed (one list
+    call per SQL server, not per tenant)."""
+    now = now or timezone.now()
+    tenants = {t.slug: t for t in Tenant.objects.all()}
+    found: list[ExpiredCopy] = []
+    for server_id in {t.sql_server_id for t in tenants.values()}:
+        for database in sql.databases_list(server_id):
+            tags = database.tags
+            tenant = tenants.get(tags.get("fleetwise-tenant", ""))
+            keep_until = tags.get("fleetwise-keep-until")
+            if (
+                tenant is None
+                or not keep_until
+                or tags.get("fleetwise-role") not in DISPOSABLE_ROLES
+            ):
+                continue
+            expires = datetime.fromisoformat(keep_until)
+            if expires <= now and database.id.lower() != tenant.database_id.lower():
+                found.append(
+                    ExpiredCopy(tenant, database.id, database.name, tags["fleetwise-role"], expires)
+                )
+    return sorted(found, key=lambda c: (c.tenant.slug, c.database_name))
+
+
+def restore_cleanup_request(*, copy: ExpiredCopy, user: User, reason: str) -> Operation:
+    """Ask for an expired copy to be deleted; a second admin approves, the worker deletes it."""
+    try:
+        return operation_request(
+            kind=CLEANUP,
+            tenant=copy.tenant,
+            requested_by=user,
+            reason=reason,
+            parameters={
+                "server_id": copy.tenant.sql_server_id,
+                "database_name": copy.database_name,
+                "database_id": copy.database_id,
+                "keep_until": copy.keep_until.isoformat(),
+            },
+        )
+    except OperationRefusedError as exc:
+        raise RestoreRefusedError(str(exc)) from exc

@@ -243,3 +243,31 @@ def test_a_tenant_without_backups_yet_is_refused(azure_emulator, refused, monkey
         ),
     )
     assert "has no backups yet" in error.message
+
+
+def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(
+    azure_emulator, admin_user, monkeypatch
+):
+    from backups.services import ExpiredCopy, restore_cleanup_request
+    from operations.engine import operation_execute
+    from operations.services import operation_approve
+    from portal import roles
+    from portal.azure import sql
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr("operations.services._enqueue", lambda pk, countdown: None)
+    tenant = tenant_at(azure_emulator, 6)
+    live = sql.database_get(tenant.database_id)
+    # As if someone pointed a cleanup at the live database.
+    copy = ExpiredCopy(
+        tenant, live.id, live.name, "restore-copy", datetime.now(UTC) - timedelta(days=1)
+    )
+    operation = restore_cleanup_request(copy=copy, user=admin_user, reason="mistake")
+    second = UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
+    operation_approve(operation=operation, approver=second)
+    operation_execute(operation_id=operation.pk, enqueue=lambda pk, countdown: None)
+    operation.refresh_from_db()
+    assert operation.state == "failed"
+    assert operation.error_code == "NotDisposable"
+    assert operation.outcome == "Nothing was deleted."
+    assert sql.database_get(tenant.database_id).status == "Online"

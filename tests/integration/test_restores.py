@@ -255,3 +255,41 @@ def test_restores_from_a_long_term_backup_and_of_a_deleted_database_run_the_same
     copy = emulator_database(azure_emulator, operation.parameters["target_id"])
     assert copy["properties"]["status"] == "Online"
     assert copy["_meta"]["lineage"]["create_mode"] == operation.parameters["create_mode"]
+
+
+def test_an_expired_copy_is_deleted_only_after_a_second_admin_approves(azure_emulator, worker):
+    import io
+
+    from django.core.management import call_command
+
+    from portal.azure import sql
+
+    tenant = tenant_from_fleet(azure_emulator, 6)
+    support, admin = people()
+    blake = UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
+    restore = restore_request(
+        tenant=tenant,
+        user=support,
+        request=RestoreRequest(mode="parallel", when=two_hours_ago_utc(), in_utc=True),
+        reason="Look at last week's data",
+        ticket="",
+        confirm_slug=tenant.slug,
+    )
+    restore = wait_for(lambda: finished(restore), what="the restore", worker=worker)
+    copy = sql.database_get(restore.parameters["target_id"])
+    assert copy.tags["fleetwise-keep-until"] == restore.parameters["copy_expires_at"]
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    sql.database_tags_set(copy.id, {**copy.tags, "fleetwise-keep-until": past})
+
+    out = io.StringIO()
+    call_command("cleanup_restore_copies", "--requested-by", admin.username, stdout=out)
+    assert f"{copy.name} (restore-copy" in out.getvalue()
+    cleanup = Operation.objects.get(kind="restore_cleanup")
+    assert cleanup.state == "awaiting_approval"
+    assert emulator_database(azure_emulator, copy.id) is not None
+
+    operation_approve(operation=cleanup, approver=blake)
+    cleanup = wait_for(lambda: finished(cleanup), what="the cleanup", worker=worker)
+    assert cleanup.state == "succeeded", (cleanup.error_message, worker.log_tail())
+    assert emulator_database(azure_emulator, copy.id) is None
+    assert emulator_database(azure_emulator, tenant.database_id) is not None
