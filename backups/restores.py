@@ -8,6 +8,7 @@ and carries on from what it finds; a restore is begun only when its target does 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -429,31 +430,28 @@ def admit_restore(operation: Operation) -> str | None:
     return None
 
 
+def _setting_flag(name: str) -> Callable[[], bool]:
+    return lambda: bool(getattr(settings, name))
+
+
 def register_kinds() -> None:
-    register(
-        OperationKind(
-            name=PARALLEL,
-            label="Restore in parallel",
-            permission=REQUEST_RESTORE,
-            needs_approval=lambda: bool(settings.RESTORE_PARALLEL_NEEDS_APPROVAL),
-            plan=_parallel_plan,
-            admit=admit_restore,
-            cancel_running=cancel_restore,
-            untouched_outcome=UNTOUCHED,
+    for name, label, plan, approval_setting in (
+        (PARALLEL, "Restore in parallel", _parallel_plan, "RESTORE_PARALLEL_NEEDS_APPROVAL"),
+        (IN_PLACE, "Restore in place", _in_place_plan, "RESTORE_IN_PLACE_NEEDS_APPROVAL"),
+    ):
+        register(
+            OperationKind(
+                name=name,
+                label=label,
+                permission=REQUEST_RESTORE,
+                # Read at request time, so a changed setting applies without a restart.
+                needs_approval=_setting_flag(approval_setting),
+                plan=plan,
+                admit=admit_restore,
+                cancel_running=cancel_restore,
+                untouched_outcome=UNTOUCHED,
+            )
         )
-    )
-    register(
-        OperationKind(
-            name=IN_PLACE,
-            label="Restore in place",
-            permission=REQUEST_RESTORE,
-            needs_approval=lambda: bool(settings.RESTORE_IN_PLACE_NEEDS_APPROVAL),
-            plan=_in_place_plan,
-            admit=admit_restore,
-            cancel_running=cancel_restore,
-            untouched_outcome=UNTOUCHED,
-        )
-    )
     register(
         OperationKind(
             name=CLEANUP,

@@ -77,19 +77,25 @@ def portal_zone() -> ZoneInfo:
     return ZoneInfo(settings.PORTAL_TIME_ZONE)
 
 
-def restore_window(tenant: Tenant, *, now: datetime | None = None) -> RestoreWindow:
-    """The live database's point-in-time window, read from Azure now."""
-    now = now or timezone.now()
+def _live_database(tenant: Tenant) -> sql.DatabaseInfo:
     try:
-        database = sql.database_get(tenant.database_id)
+        return sql.database_get(tenant.database_id)
     except AzureNotFoundError as exc:
         raise RestoreRefusedError(
             f"The tenant's database {tenant.database_name} was not found in Azure."
         ) from exc
     except AzureError as exc:
         raise RestoreRefusedError(
-            f"Azure could not be asked for the restore window: {exc}"
+            f"Azure could not be asked about {tenant.database_name}: {exc}"
         ) from exc
+
+
+def restore_window(
+    tenant: Tenant, *, now: datetime | None = None, live: sql.DatabaseInfo | None = None
+) -> RestoreWindow:
+    """The live database's point-in-time window (read from Azure unless `live` is given)."""
+    now = now or timezone.now()
+    database = live or _live_database(tenant)
     if database.earliest_restore_date is None:
         raise RestoreRefusedError(
             f"{tenant.database_name} has no backups yet, so there is nothing to restore to."
@@ -136,16 +142,7 @@ def restore_plan(
             f"{tenant.display_name} already has an operation in progress (#{active.pk}, "
             f"{active.get_state_display().lower()}); wait for it or cancel it first."
         )
-    try:
-        live = sql.database_get(tenant.database_id)
-    except AzureNotFoundError as exc:
-        raise RestoreRefusedError(
-            f"The tenant's database {tenant.database_name} was not found in Azure."
-        ) from exc
-    except AzureError as exc:
-        raise RestoreRefusedError(
-            f"Azure could not be asked about {tenant.database_name}: {exc}"
-        ) from exc
+    live = _live_database(tenant)
 
     kind = MODES[request.mode]
     checks: list[tuple[str, str]] = []
@@ -169,7 +166,7 @@ def restore_plan(
     if request.source == "point_in_time":
         try:
             moment = parse_restore_time(request.when, zone=zone, in_utc=request.in_utc)
-            window = restore_window(tenant, now=now)
+            window = restore_window(tenant, now=now, live=live)
             # Before the live database's window, the database that was live then may be kept
             # from an earlier in-place restore.
             found = (

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from portal.roles import MANAGE_CATALOGUE, VIEW_TENANT
-from tenants.models import Tenant
+from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
 from tenants.selectors import tenants_visible_to
 from tenants.services import tenant_delete, tenant_save
 
@@ -23,23 +23,7 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("slug", "display_name", "status", "account_manager", "region", "tags")}),
-        (
-            "Azure resources",
-            {
-                "fields": (
-                    "subscription_id",
-                    "resource_group",
-                    "app_service_site_id",
-                    "app_service_plan_id",
-                    "sql_server_id",
-                    "database_id",
-                    "elastic_pool_id",
-                    "key_vault_key_id",
-                    "app_insights_id",
-                    "geo_sql_server_id",
-                )
-            },
-        ),
+        ("Azure resources", {"fields": AZURE_RESOURCE_FIELDS}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 

@@ -19,6 +19,19 @@ from tenants.resource_ids import (
     validate_subscription_id,
 )
 
+AZURE_RESOURCE_FIELDS = (
+    "subscription_id",
+    "resource_group",
+    "app_service_site_id",
+    "app_service_plan_id",
+    "sql_server_id",
+    "database_id",
+    "elastic_pool_id",
+    "key_vault_key_id",
+    "app_insights_id",
+    "geo_sql_server_id",
+)
+
 
 class Tenant(models.Model):
     """A customer with its own App Service, Azure SQL database, TDE key and telemetry."""

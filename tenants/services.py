@@ -9,24 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from portal.audit import audit_record
-from tenants.models import Tenant
+from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
 
-CATALOGUE_FIELDS = (
-    "display_name",
-    "status",
-    "region",
-    "tags",
-    "subscription_id",
-    "resource_group",
-    "app_service_site_id",
-    "app_service_plan_id",
-    "sql_server_id",
-    "database_id",
-    "elastic_pool_id",
-    "key_vault_key_id",
-    "app_insights_id",
-    "geo_sql_server_id",
-)
+CATALOGUE_FIELDS = ("display_name", "status", "region", "tags", *AZURE_RESOURCE_FIELDS)
 
 
 def tenant_save(

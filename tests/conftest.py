@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import socket
 import subprocess
@@ -10,11 +11,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
 
 from azure_emulator.testing import RunningEmulator
 from portal import roles
 from portal.azure.connection import azure_connection
+from portal.celery import app as celery_app
+from portal.services import role_groups_sync
 from tests.factories import UserFactory
+from tests.processes import WorkerProcess
 
 
 def free_port() -> int:
@@ -109,3 +114,43 @@ def audit_triggers_lifted_for_flush(transactional_db):
     with connection.cursor() as cursor:
         for statement in _TRIGGERS.DROP_SQLITE:
             cursor.execute(statement)
+
+
+@pytest.fixture
+def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for_flush):
+    """Environment for worker processes: this test database, this Redis, this emulator."""
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", redis_url)
+    _drop_broker_pool()
+    role_groups_sync()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PORTAL_ENVIRONMENT": "test",
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        "PORTAL_AZURE": "emulator",
+        "PORTAL_EMULATOR_STATE_DIR": str(azure_emulator.state_dir),
+        "OPERATIONS_LEASE_SECONDS": "6",
+        "AZURE_POLLING_INTERVAL": "0.5",
+    }
+    yield env
+    _drop_broker_pool()
+
+
+def _drop_broker_pool() -> None:
+    """Celery keeps its producer pool bound to the broker URL it first used; start afresh.
+    (Not `app.close()`: that also unregisters the app, and task modules imported later would
+    then never register.)"""
+    # kombu keeps producer pools in a registry keyed by broker URL, so the next `app.pool`
+    # finds (or makes) the one for the URL now configured; closing it would break later tests.
+    celery_app._pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def worker(worker_env, tmp_path):
+    process = WorkerProcess(worker_env, tmp_path / "worker.log")
+    process.start()
+    yield process
+    process.stop()

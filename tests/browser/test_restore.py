@@ -4,25 +4,19 @@ an account manager is offered no restore and a direct POST is refused."""
 from __future__ import annotations
 
 import io
-import os
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-import backups.tasks  # noqa: F401 - see restore_worker
-import operations.tasks  # noqa: F401 - see restore_worker
 from operations.models import Operation
-from portal.celery import app as celery_app
 from portal.models import AuditEvent
 from tenants.models import Tenant
 from tests.browser.test_sign_in import sign_in
-from tests.integration.conftest import WorkerProcess
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,33 +40,10 @@ def fleet(portal_url, azure_emulator, settings):
 
 
 @pytest.fixture
-def restore_worker(fleet, redis_url, monkeypatch, tmp_path):
+def restore_worker(fleet, worker):
     """A real Celery worker on this Redis, this test database and this emulator; the live
     server (this process) publishes to the same Redis."""
-    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", redis_url)
-    # close() drops connections made with another broker URL, and also takes the app off
-    # Celery's active list, so tasks imported afterwards would never register with it: the
-    # task modules are imported above, at collection.
-    celery_app.close()
-    worker = WorkerProcess(
-        {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "PORTAL_ENVIRONMENT": "test",
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-            "CELERY_BROKER_URL": redis_url,
-            "CELERY_RESULT_BACKEND": redis_url,
-            "PORTAL_AZURE": "emulator",
-            "PORTAL_EMULATOR_STATE_DIR": str(fleet.state_dir),
-            "AZURE_POLLING_INTERVAL": "0.5",
-        },
-        tmp_path / "worker.log",
-    )
-    worker.start()
-    yield worker
-    worker.stop()
-    celery_app.close()
+    return worker
 
 
 def plain_tenant(emulator) -> dict:

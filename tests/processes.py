@@ -1,21 +1,14 @@
-"""A real Celery worker process for end-to-end operation tests, sharing the test database."""
+"""Helpers for tests that run real processes: a Celery worker sharing the test database."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-from django.db import connection
-
-from portal.celery import app as celery_app
-from portal.services import role_groups_sync
-
-BASE = Path(__file__).resolve().parents[2]
+BASE = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
@@ -54,37 +47,6 @@ class WorkerProcess:
             if self.log.exists()
             else ""
         )
-
-
-@pytest.fixture
-def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for_flush):
-    """Environment for worker processes: this test database, this Redis, this emulator."""
-    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", redis_url)
-    celery_app.close()  # drop connections made with another broker URL
-    role_groups_sync()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PORTAL_ENVIRONMENT": "test",
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": redis_url,
-        "PORTAL_AZURE": "emulator",
-        "PORTAL_EMULATOR_STATE_DIR": str(azure_emulator.state_dir),
-        "OPERATIONS_LEASE_SECONDS": "6",
-        "AZURE_POLLING_INTERVAL": "0.5",
-    }
-    yield env
-    celery_app.close()
-
-
-@pytest.fixture
-def worker(worker_env, tmp_path):
-    process = WorkerProcess(worker_env, tmp_path / "worker.log")
-    process.start()
-    yield process
-    process.stop()
 
 
 def wait_for(
