@@ -15,7 +15,7 @@ from portal.management.commands.load_demo import catalogue_entry
 from tenants.models import Tenant
 from tenants.services import tenant_import
 from tests.factories import UserFactory
-from tests.integration.conftest import wait_for
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
