@@ -11,7 +11,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.db.models.signals import post_migrate
 
 from azure_emulator.testing import RunningEmulator
 from portal import roles
@@ -100,20 +101,36 @@ def redis_url() -> Iterator[str]:
 _TRIGGERS = importlib.import_module("portal.migrations.0002_roles_and_append_only_audit")
 
 
+def _audit_triggers(statements: tuple[str, ...]) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _audit_triggers_back_after_flush(
+    sender: object, using: str = "default", **kwargs: object
+) -> None:
+    """A transactional test's flush ends with post_migrate: put the append-only triggers back
+    then, so the tests that follow find them whatever order they run in."""
+    if connections[using].vendor == "sqlite":
+        with connections[using].cursor() as cursor:
+            for statement in _TRIGGERS.DROP_SQLITE + _TRIGGERS.SQLITE_TRIGGERS:
+                cursor.execute(statement)
+
+
+post_migrate.connect(
+    _audit_triggers_back_after_flush, dispatch_uid="tests-audit-triggers-after-flush"
+)
+
+
 @pytest.fixture
 def audit_triggers_lifted_for_flush(transactional_db):
     """Transactional tests end by flushing every table, which the audit table's append-only
-    triggers refuse. Re-create them for the test, drop them just before the flush (this
-    fixture's teardown runs before transactional_db's)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for statement in _TRIGGERS.DROP_SQLITE + _TRIGGERS.SQLITE_TRIGGERS:
-            cursor.execute(statement)
+    triggers refuse: drop them just before the flush (this teardown runs before
+    transactional_db's); post_migrate puts them back after it."""
+    _audit_triggers(_TRIGGERS.DROP_SQLITE + _TRIGGERS.SQLITE_TRIGGERS)
     yield
-    with connection.cursor() as cursor:
-        for statement in _TRIGGERS.DROP_SQLITE:
-            cursor.execute(statement)
+    _audit_triggers(_TRIGGERS.DROP_SQLITE)
 
 
 @pytest.fixture
