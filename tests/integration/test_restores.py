@@ -36,6 +36,20 @@ def two_hours_ago_utc() -> str:
     return (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def restore_two_hours_back(
+    tenant: Tenant, user, mode: str, *, reason: str, ticket: str = ""
+) -> Operation:
+    """What a person confirms in the portal: a restore to two hours ago (UTC), slug typed."""
+    return restore_request(
+        tenant=tenant,
+        user=user,
+        request=RestoreRequest(mode=mode, when=two_hours_ago_utc(), in_utc=True),
+        reason=reason,
+        ticket=ticket,
+        confirm_slug=tenant.slug,
+    )
+
+
 def finished(operation: Operation):
     operation.refresh_from_db()
     return operation if operation.is_finished else None
@@ -59,13 +73,12 @@ def test_a_parallel_restore_creates_a_copy_with_the_lineage_and_leaves_the_live_
 ):
     tenant = tenant_from_fleet(azure_emulator, 0)
     support, _ = people()
-    operation = restore_request(
-        tenant=tenant,
-        user=support,
-        request=RestoreRequest(mode="parallel", when=two_hours_ago_utc(), in_utc=True),
+    operation = restore_two_hours_back(
+        tenant,
+        support,
+        "parallel",
         reason="Customer deleted invoices by mistake",
         ticket="INC-1001",
-        confirm_slug=tenant.slug,
     )
     assert operation.state == "queued"
     operation = wait_for(lambda: finished(operation), what="the restore to finish", worker=worker)
@@ -88,13 +101,8 @@ def test_an_in_place_restore_waits_for_a_second_person_then_swaps_the_databases(
 ):
     tenant = tenant_from_fleet(azure_emulator, 1)
     support, admin = people()
-    operation = restore_request(
-        tenant=tenant,
-        user=support,
-        request=RestoreRequest(mode="in_place", when=two_hours_ago_utc(), in_utc=True),
-        reason="Corrupted data after a bad deploy",
-        ticket="INC-1002",
-        confirm_slug=tenant.slug,
+    operation = restore_two_hours_back(
+        tenant, support, "in_place", reason="Corrupted data after a bad deploy", ticket="INC-1002"
     )
     assert operation.state == "awaiting_approval"
     operation_approve(operation=operation, approver=admin)
@@ -125,14 +133,7 @@ def test_an_in_place_swap_whose_second_rename_fails_is_rolled_back(azure_emulato
          "message": "Another operation is in progress on the database."},
     )  # fmt: skip
     try:
-        operation = restore_request(
-            tenant=tenant,
-            user=support,
-            request=RestoreRequest(mode="in_place", when=two_hours_ago_utc(), in_utc=True),
-            reason="Rollback drill",
-            ticket="",
-            confirm_slug=tenant.slug,
-        )
+        operation = restore_two_hours_back(tenant, support, "in_place", reason="Rollback drill")
         operation_approve(operation=operation, approver=admin)
         operation = wait_for(lambda: finished(operation), what="the failed swap", worker=worker)
     finally:
@@ -157,14 +158,7 @@ def test_a_worker_killed_mid_restore_is_resumed_without_a_second_restore(
     support, _ = people()
     azure_emulator.control("POST", "lro", {"operation": "databases.create_or_update", "seconds": 6})
     try:
-        operation = restore_request(
-            tenant=tenant,
-            user=support,
-            request=RestoreRequest(mode="parallel", when=two_hours_ago_utc(), in_utc=True),
-            reason="Crash drill",
-            ticket="",
-            confirm_slug=tenant.slug,
-        )
+        operation = restore_two_hours_back(tenant, support, "parallel", reason="Crash drill")
 
         def restoring():
             operation.refresh_from_db()
@@ -196,14 +190,7 @@ def test_cancelling_a_running_restore_deletes_the_partial_copy(azure_emulator, w
         "POST", "lro", {"operation": "databases.create_or_update", "seconds": 30}
     )
     try:
-        operation = restore_request(
-            tenant=tenant,
-            user=support,
-            request=RestoreRequest(mode="parallel", when=two_hours_ago_utc(), in_utc=True),
-            reason="Wrong time chosen",
-            ticket="",
-            confirm_slug=tenant.slug,
-        )
+        operation = restore_two_hours_back(tenant, support, "parallel", reason="Wrong time chosen")
         wait_for(
             lambda: Operation.objects.get(pk=operation.pk).checkpoint.get("restore_begun"),
             what="restore begun",
@@ -267,14 +254,7 @@ def test_an_expired_copy_is_deleted_only_after_a_second_admin_approves(azure_emu
     tenant = tenant_from_fleet(azure_emulator, 6)
     support, admin = people()
     blake = UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
-    restore = restore_request(
-        tenant=tenant,
-        user=support,
-        request=RestoreRequest(mode="parallel", when=two_hours_ago_utc(), in_utc=True),
-        reason="Look at last week's data",
-        ticket="",
-        confirm_slug=tenant.slug,
-    )
+    restore = restore_two_hours_back(tenant, support, "parallel", reason="Look at last week's data")
     restore = wait_for(lambda: finished(restore), what="the restore", worker=worker)
     copy = sql.database_get(restore.parameters["target_id"])
     assert copy.tags["fleetwise-keep-until"] == restore.parameters["copy_expires_at"]
