@@ -7,6 +7,7 @@ message for the person and leaves everything as it was.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ from portal.azure import keyvault, monitor, sql
 from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
 from portal.roles import REQUEST_RESTORE
 from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
 
 MODES = {"parallel": PARALLEL, "in_place": IN_PLACE}
 SOURCES = ("point_in_time", "long_term_backup", "deleted_database")
@@ -350,8 +353,16 @@ def restore_snapshot_request(*, tenant: Tenant) -> RestoreSnapshot:
         snapshot, _ = RestoreSnapshot.objects.get_or_create(tenant=tenant)
         snapshot.requested_at = timezone.now()
         snapshot.save(update_fields=["requested_at"])
-        transaction.on_commit(lambda: refresh_restore_snapshot.delay(tenant.pk))
+        transaction.on_commit(lambda: _refresh_or_log(refresh_restore_snapshot, tenant.pk))
     return snapshot
+
+
+def _refresh_or_log(task: Any, tenant_id: int) -> None:
+    # The page keeps saying "collecting…"; a broker outage must not turn it into an error page.
+    try:
+        task.delay(tenant_id)
+    except Exception:
+        log.exception("could not enqueue the restore snapshot refresh of tenant %s", tenant_id)
 
 
 def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:

@@ -334,6 +334,14 @@ def _skip_pending(operation: Operation) -> None:
 
 
 def operation_start_now(operation: Operation, enqueue: Enqueue) -> None:
-    """Enqueue after the surrounding transaction commits (the worker must see the row)."""
+    """Enqueue after the surrounding transaction commits (the worker must see the row). If the
+    broker is unreachable the operation stays queued and the sweep enqueues it later."""
     operation_id = operation.pk
-    transaction.on_commit(lambda: enqueue(operation_id, 0.0))
+
+    def enqueue_or_leave_to_sweep() -> None:
+        try:
+            enqueue(operation_id, 0.0)
+        except Exception:
+            log.exception("operation %s could not be enqueued; the sweep will retry", operation_id)
+
+    transaction.on_commit(enqueue_or_leave_to_sweep)

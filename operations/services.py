@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from operations.engine import lease_seconds, operation_start_now, steps_create
@@ -187,9 +188,14 @@ def operations_sweep() -> dict[str, int]:
     now = timezone.now()
     stale = now - timedelta(seconds=lease_seconds())
     revived = 0
-    for operation_id in Operation.objects.filter(
+    silent = Operation.objects.filter(
         state__in=(Operation.State.QUEUED, Operation.State.RUNNING), heartbeat_at__lt=stale
-    ).values_list("pk", flat=True):
+    )
+    # Queued but never picked up (the broker was down when it was enqueued).
+    never_started = Operation.objects.filter(
+        state=Operation.State.QUEUED, heartbeat_at__isnull=True, created_at__lt=stale
+    ).filter(Q(approved_at__isnull=True) | Q(approved_at__lt=stale))
+    for operation_id in (silent | never_started).values_list("pk", flat=True):
         _enqueue(operation_id, 0.0)
         revived += 1
     expired = 0

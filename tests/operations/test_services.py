@@ -168,3 +168,26 @@ def test_the_sweep_re_enqueues_operations_whose_worker_went_silent(
     )
     assert operations_sweep()["revived"] == 1
     assert approved_kind == [operation.pk]
+
+
+def test_an_operation_whose_enqueue_was_lost_is_picked_up_by_the_sweep(
+    support, admin_user, approved_kind, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broker_down(pk, countdown):
+        raise ConnectionError("redis unreachable")
+
+    operation = requested(support)
+    monkeypatch.setattr("operations.services._enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        operation_approve(operation=operation, approver=admin_user)
+    operation.refresh_from_db()
+    assert operation.state == "queued"
+
+    monkeypatch.setattr(
+        "operations.services._enqueue", lambda pk, countdown: approved_kind.append(pk)
+    )
+    assert operations_sweep()["revived"] == 0  # too recent: it may still be on its way
+    old = timezone.now() - timedelta(seconds=settings.OPERATIONS_LEASE_SECONDS + 5)
+    Operation.objects.filter(pk=operation.pk).update(created_at=old, approved_at=old)
+    assert operations_sweep()["revived"] == 1
+    assert approved_kind == [operation.pk]
