@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from portal.azure.connection import azure_connection
@@ -83,3 +83,25 @@ def _identity_provider_origin() -> str | None:
         return None  # the emulator has not written demo.json yet; nothing to sign out of
     parts = urlsplit(authority_host)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+class AnonymousWritesRefused:
+    """A POST (or other write) from someone not signed in is refused as a 403, so it is audited
+    like any denied access, instead of being bounced to the sign-in page unrecorded. Only the
+    break-glass form and sign-out accept anonymous writes."""
+
+    OPEN_TO_ANONYMOUS = ("/auth/break-glass/", "/auth/sign-out/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and not request.user.is_authenticated
+            and request.path not in self.OPEN_TO_ANONYMOUS
+        ):
+            from portal.views import permission_denied
+
+            return permission_denied(request, PermissionDenied("Sign in first."))
+        return self.get_response(request)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -186,6 +186,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         },
     )
     return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return permission_denied(request, PermissionDenied(f"CSRF check failed: {reason}"))
 
 
 @require_GET

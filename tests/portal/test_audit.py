@@ -144,3 +144,14 @@ def test_people_without_the_audit_permission_cannot_read_or_export_it(client, su
     client.force_login(support)
     assert client.get("/portal/auditevent/").status_code == 403
     assert client.get("/portal/auditevent/export.csv").status_code == 403
+
+
+def test_a_request_failing_the_csrf_check_is_refused_and_audited(admin_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = client.post("/tenants/tenant/add/", {"slug": "x"})
+    assert response.status_code == 403
+    event = AuditEvent.objects.get(action="access.denied")
+    assert "CSRF" in event.details["reason"]
