@@ -22,7 +22,7 @@ from azure.mgmt.web import WebSiteManagementClient
 from azure.monitor.querymetrics import MetricsClient
 from django.conf import settings
 
-from portal.azure.connection import AzureConnection, azure_connection
+from portal.azure.connection import AzureConnection, PerConnection
 
 ClientT = TypeVar("ClientT")
 
@@ -158,13 +158,4 @@ class AzureClients:
         )
 
 
-_clients: dict[AzureConnection, AzureClients] = {}
-_clients_lock = threading.Lock()
-
-
-def azure_clients() -> AzureClients:
-    connection = azure_connection()
-    with _clients_lock:
-        if connection not in _clients:
-            _clients[connection] = AzureClients(connection)
-        return _clients[connection]
+azure_clients = PerConnection(AzureClients)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -85,3 +87,24 @@ def _from_settings() -> AzureConnection:
 def azure_connection() -> AzureConnection:
     """Read once per process; tests that switch emulators call `azure_connection.cache_clear()`."""
     return _from_emulator() if settings.PORTAL_AZURE == "emulator" else _from_settings()
+
+
+class PerConnection[T]:
+    """One `build(connection)` per connection, built on first use and then shared by the
+    process's threads (SDK clients, the MSAL app: expensive to make, safe to share)."""
+
+    def __init__(self, build: Callable[[AzureConnection], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._built: dict[AzureConnection, T] = {}
+
+    def __call__(self) -> T:
+        connection = azure_connection()
+        with self._lock:
+            if connection not in self._built:
+                self._built[connection] = self._build(connection)
+            return self._built[connection]
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._built.clear()

@@ -18,7 +18,7 @@ import jwt
 import msal
 import requests
 
-from portal.azure.connection import AzureConnection, azure_connection
+from portal.azure.connection import AzureConnection, PerConnection
 
 SCOPES: list[str] = []  # openid, profile and offline_access are always added by MSAL
 JWKS_LIFETIME = 3600
@@ -120,16 +120,7 @@ class _Provider:
         return next((key for key in keys if key.key_id == kid), None)
 
 
-_providers: dict[AzureConnection, _Provider] = {}
-_providers_lock = threading.Lock()
-
-
-def _provider() -> _Provider:
-    connection = azure_connection()
-    with _providers_lock:
-        if connection not in _providers:
-            _providers[connection] = _Provider(connection)
-        return _providers[connection]
+_provider = PerConnection(_Provider)
 
 
 def sign_in_begin(*, redirect_uri: str) -> dict[str, Any]:

@@ -20,8 +20,7 @@ def fresh_caches() -> None:
     from portal.azure import clients
     from portal.azure.connection import azure_connection
 
-    with clients._clients_lock:
-        clients._clients.clear()
+    clients.azure_clients.cache_clear()
     azure_connection.cache_clear()
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from backups.restore_time import describe
 from backups.services import (
@@ -16,6 +15,7 @@ from backups.services import (
     portal_zone,
     restore_cleanup_request,
 )
+from portal.management.acting import acting_person
 
 
 class Command(BaseCommand):
@@ -28,13 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = (
-            get_user_model()
-            .objects.filter(username=options["requested_by"], is_active=True)
-            .first()
-        )
-        if user is None:
-            raise CommandError(f"No active portal user {options['requested_by']!r}.")
+        user = acting_person(options["requested_by"])
         zone = portal_zone()
         copies = expired_restore_copies()
         if not copies:

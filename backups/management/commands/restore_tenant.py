@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
@@ -18,6 +17,7 @@ from backups.services import (
     restore_plan,
     restore_request,
 )
+from portal.management.acting import acting_person
 from tenants.selectors import tenant_for_user
 
 
@@ -50,15 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="confirm without typing the slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = (
-            get_user_model()
-            .objects.filter(username=options["requested_by"], is_active=True)
-            .first()
-        )
-        if user is None:
-            raise CommandError(
-                f"No active portal user {options['requested_by']!r} (they must have signed in once)."
-            )
+        user = acting_person(options["requested_by"])
         try:
             tenant = tenant_for_user(user, options["slug"])
         except (PermissionDenied, Http404) as exc:  # said the same way: names do not leak
