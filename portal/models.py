@@ -80,6 +80,7 @@ class PortalAccess(models.Model):
             ("scale_tenant", "Can scale App Service plans and databases"),
             ("rotate_key", "Can rotate Key Vault TDE keys"),
             ("manage_catalogue", "Can manage the tenant catalogue"),
+            ("triage_alert", "Can dismiss or resolve Defender alerts"),
         )
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ APPROVE_OPERATION = "portal.approve_operation"
 SCALE_TENANT = "portal.scale_tenant"
 ROTATE_KEY = "portal.rotate_key"
 MANAGE_CATALOGUE = "portal.manage_catalogue"
+TRIAGE_ALERT = "portal.triage_alert"
 VIEW_AUDIT = "portal.view_auditevent"
 
 CELERY_BEAT_MODELS = (
@@ -32,10 +33,11 @@ CELERY_BEAT_MODELS = (
 
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ACCOUNT_MANAGERS: (VIEW_TENANT,),
-    SUPPORT: (VIEW_TENANT, REQUEST_RESTORE),
+    SUPPORT: (VIEW_TENANT, REQUEST_RESTORE, TRIAGE_ALERT),
     ADMINS: (
         VIEW_TENANT,
         REQUEST_RESTORE,
+        TRIAGE_ALERT,
         APPROVE_OPERATION,
         SCALE_TENANT,
         ROTATE_KEY,

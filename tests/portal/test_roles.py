@@ -21,6 +21,8 @@ def test_each_role_can_do_what_the_design_says_and_no_more(
     assert account_manager.has_perm(roles.VIEW_TENANT)
     assert not account_manager.has_perm(roles.REQUEST_RESTORE)
     assert support.has_perm(roles.REQUEST_RESTORE)
+    assert support.has_perm(roles.TRIAGE_ALERT)
+    assert not account_manager.has_perm(roles.TRIAGE_ALERT)
     assert not support.has_perm(roles.APPROVE_OPERATION)
     assert not support.has_perm(roles.MANAGE_CATALOGUE)
     for permission in (
@@ -28,6 +30,7 @@ def test_each_role_can_do_what_the_design_says_and_no_more(
         roles.SCALE_TENANT,
         roles.ROTATE_KEY,
         roles.MANAGE_CATALOGUE,
+        roles.TRIAGE_ALERT,
     ):
         assert admin_user.has_perm(permission)
     assert not outsider.has_perm(roles.VIEW_TENANT)
