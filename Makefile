@@ -34,12 +34,14 @@ demo-init:
 	$(RUN) python manage.py migrate --noinput
 	$(RUN) python manage.py load_demo
 
-## test: lint, types, Django checks, and the whole pytest suite (starts its own Redis and emulator).
+## test: lint, types, Django checks, the whole pytest suite (starts its own Redis and emulator), then
+## the tests marked postgres again on a throw-away PostgreSQL cluster (tests/postgres.py).
 test: export PORTAL_ENVIRONMENT := test
 test: bootstrap-browser lint typecheck
 	$(RUN) python manage.py check --settings tests.settings
 	$(RUN) python manage.py makemigrations --check --dry-run --settings tests.settings
 	$(RUN) pytest
+	PORTAL_TEST_DATABASE=postgres $(RUN) pytest -m postgres
 
 lint:
 	$(RUN) ruff check .

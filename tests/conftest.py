@@ -1,4 +1,4 @@
-"""The cast shared by all tests, and the real services some tests need (Redis)."""
+"""The cast shared by all tests, and the real services some tests need (Redis, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from portal.azure.connection import azure_connection
 from portal.celery import app as celery_app
 from portal.services import role_groups_sync
 from tests.factories import UserFactory
+from tests.postgres import POSTGRES_RUN, PostgresCluster, child_process_database_env
 from tests.processes import WorkerProcess
 
 
@@ -27,6 +28,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL run is for the concurrency-sensitive tests only (marked `postgres`)."""
+    if not POSTGRES_RUN:
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL run: only tests marked postgres")
+    for item in items:
+        if item.get_closest_marker("postgres") is None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throw-away PostgreSQL cluster on a spare port (Debian's postgresql, like redis-server)."""
+    cluster = PostgresCluster(free_port())
+    try:
+        cluster.start()
+    except RuntimeError as exc:
+        cluster.stop()
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """pytest-django's hook just before the test databases are created: in the PostgreSQL run,
+    start the cluster and point the default alias at it (the dict Django's connection uses)."""
+    if POSTGRES_RUN:
+        from django.conf import settings
+
+        cluster = request.getfixturevalue("postgres_cluster")
+        settings.DATABASES["default"]["PORT"] = str(cluster.port)
 
 
 @pytest.fixture
@@ -102,6 +137,9 @@ _TRIGGERS = importlib.import_module("portal.migrations.0002_roles_and_append_onl
 
 
 def _audit_triggers(statements: tuple[str, ...]) -> None:
+    # PostgreSQL flushes with TRUNCATE, which its row triggers do not see.
+    if connection.vendor != "sqlite":
+        return
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
@@ -144,13 +182,13 @@ def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PORTAL_ENVIRONMENT": "test",
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         "PORTAL_AZURE": "emulator",
         "PORTAL_EMULATOR_STATE_DIR": str(azure_emulator.state_dir),
         "OPERATIONS_LEASE_SECONDS": "6",
         "AZURE_POLLING_INTERVAL": "0.5",
+        **child_process_database_env(),
     }
     yield env
     _drop_broker_pool()

@@ -17,3 +17,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["TEST"] = {  # noqa: F405
     "NAME": os.environ.get("PORTAL_TEST_DB", str(VAR_DIR / "test-portal.sqlite3"))
 }
+
+# `PORTAL_TEST_DATABASE=postgres pytest -m postgres` runs the concurrency-sensitive tests against a
+# throw-away PostgreSQL cluster (tests/postgres.py); the portal itself supports SQLite and Azure SQL.
+if os.environ.get("PORTAL_TEST_DATABASE", "sqlite") == "postgres":
+    from tests.postgres import postgres_database_settings
+
+    DATABASES["default"] = postgres_database_settings()  # noqa: F405

@@ -52,6 +52,7 @@ def test_an_event_cannot_be_deleted_through_the_orm(admin_user):
     assert AuditEvent.objects.count() == 3
 
 
+@pytest.mark.postgres
 def test_the_database_itself_refuses_updates_and_deletes():
     event = audit_record(action="tenant.update", tenant="acme")
     for statement in (
