@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tenants",
     "operations",
     "backups",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
