@@ -34,6 +34,6 @@ def drop_triggers(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("portal", "0004_admins_view_people_and_manage_schedules")]
+    dependencies = [("portal", "0005_triage_alerts")]
 
     operations = [migrations.RunPython(add_triggers, drop_triggers)]
