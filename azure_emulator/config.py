@@ -22,7 +22,7 @@ class EmulatorConfig:
     fleet_size: int = 25
     lro_seconds: float = 3.0
     seed: int = 1
-    # Restores count against these while their LRO runs (see providers/sql.py).
+    # Restores count against these while their LRO runs (see providers/sql/restores.py).
     max_restores_per_pool: int = 4
     max_restores_per_subscription: int = 20
     buckets: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BUCKETS))

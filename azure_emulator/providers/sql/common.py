@@ -1,0 +1,264 @@
+"""Shared pieces of the Microsoft.Sql emulator: the router, path templates, lookups and derived state."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from azure_emulator import lro
+from azure_emulator.arm import ArmRequest, Router
+from azure_emulator.errors import ArmError, bad_request, not_found
+from azure_emulator.state import JSON, Store, isoformat, parse_time
+
+router = Router()
+
+SUB = "/subscriptions/{subscription}"
+RG = SUB + "/resourceGroups/{group}"
+SERVER = RG + "/providers/Microsoft.Sql/servers/{server}"
+DATABASE = SERVER + "/databases/{database}"
+POOL = SERVER + "/elasticPools/{pool}"
+LTR_DB = "/providers/Microsoft.Sql/locations/{location}/longTermRetentionServers/{ltr_server}/longTermRetentionDatabases/{ltr_database}"
+
+SERVER_TYPE = "Microsoft.Sql/servers"
+DB_TYPE = "Microsoft.Sql/servers/databases"
+POOL_TYPE = "Microsoft.Sql/servers/elasticPools"
+KEY_TYPE = "Microsoft.Sql/servers/keys"
+DROPPED = "dropped_databases"
+KEYVAULT_KEYS = "keyvault_keys"
+
+# .NET ticks (100 ns since 0001-01-01) are what Azure puts in dropped-database and LTR names.
+_TICKS_AT_EPOCH = 621355968000000000
+GEO_BACKUP_LAG = timedelta(hours=1)
+STANDARD_POOL_DTUS = (50, 100, 200, 300, 400, 800, 1200, 1600, 2000, 2500, 3000)
+RESTORE_MODES = ("PointInTimeRestore", "Restore", "Recovery", "RestoreLongTermRetentionBackup")
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def ticks(moment: datetime) -> int:
+    return _TICKS_AT_EPOCH + int(moment.timestamp() * 10_000_000)
+
+
+def server_id_of(req: ArmRequest) -> str:
+    p = req.params
+    return (
+        f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}"
+        f"/providers/Microsoft.Sql/servers/{p['server']}"
+    )
+
+
+def require_server(req: ArmRequest, *, nested: bool = True) -> JSON:
+    """The server of the URL; nested resources under a missing server get ARM's parent error."""
+    server_id = server_id_of(req)
+    server = req.store.get(server_id)
+    if server is not None:
+        return server
+    group_id = server_id.split("/providers/")[0]
+    if req.store.get(group_id) is None:
+        raise ArmError(
+            404,
+            "ResourceGroupNotFound",
+            f"Resource group '{req.params['group']}' could not be found.",
+        )
+    if nested:
+        raise ArmError(
+            404,
+            "ParentResourceNotFound",
+            f"Can not perform requested operation on nested resource. Parent resource "
+            f"'{req.params['server']}' not found.",
+        )
+    raise ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource 'Microsoft.Sql/servers/{req.params['server']}' under resource group "
+        f"'{req.params['group']}' was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def require_database(req: ArmRequest) -> JSON:
+    server = require_server(req)
+    db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
+    if db is None:
+        if req.params["database"].lower() == "master":
+            return master_database(server)
+        raise not_found(DB_TYPE, req.params["database"])
+    return db
+
+
+def master_database(server: JSON) -> JSON:
+    """Azure lists each server's ``master`` database; it is not stored, only shown."""
+    created = server.get("_meta", {}).get("created") or isoformat(
+        parse_time("2020-01-01T00:00:00Z")
+    )
+    return {
+        "id": f"{server['id']}/databases/master",
+        "name": "master",
+        "type": DB_TYPE,
+        "location": server["location"],
+        "kind": "v12.0,system",
+        "managedBy": server["id"],
+        "sku": {"name": "System", "tier": "System", "capacity": 0},
+        "properties": {
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "maxSizeBytes": 32212254720,
+            "status": "Online",
+            "databaseId": str(uuid.uuid5(uuid.NAMESPACE_URL, server["id"].lower() + "/master")),
+            "creationDate": created,
+            "currentServiceObjectiveName": "System0",
+            "requestedServiceObjectiveName": "System0",
+            "defaultSecondaryLocation": "australiasoutheast",
+            "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
+            "zoneRedundant": False,
+            "readScale": "Disabled",
+            "currentSku": {"name": "System", "tier": "System", "capacity": 0},
+            "currentBackupStorageRedundancy": "Geo",
+            "requestedBackupStorageRedundancy": "Geo",
+            "isLedgerOn": False,
+        },
+    }
+
+
+def retention_days(store: Store, db_id: str) -> int:
+    policy = store.get(f"{db_id}/backupShortTermRetentionPolicies/default")
+    return int(policy["properties"]["retentionDays"]) if policy else 7
+
+
+def earliest_restore(store: Store, db: JSON, *, until: datetime | None = None) -> datetime:
+    """PITR window start: max(creation, now - retention) (for a dropped DB: deletion - retention)."""
+    created = parse_time(db["properties"]["creationDate"])
+    end = until or store.now()
+    return max(created, end - timedelta(days=retention_days(store, db["id"])))
+
+
+def render_database(req: ArmRequest, db: JSON) -> JSON:
+    """The database as Azure returns it now (derived fields refreshed)."""
+    body = {k: v for k, v in db.items() if not k.startswith("_")}
+    props = dict(body.get("properties", {}))
+    if props.get("status") == "Online" and props.get("creationDate"):
+        props["earliestRestoreDate"] = isoformat(earliest_restore(req.store, db))
+    expand = (req.arg("$expand") or "").lower()
+    if "keys" in expand:
+        props["keys"] = {
+            entry["kid"]: _database_key(req.store, entry["kid"], entry["from"])
+            for entry in db.get("_meta", {}).get("key_history", [])
+        }
+    body["properties"] = props
+    return body
+
+
+def _database_key(store: Store, kid: str, since: str) -> JSON:
+    version = keyvault_version(store, kid)
+    return {
+        "type": "AzureKeyVault",
+        "thumbprint": (version or {}).get("version", "")[:40].upper(),
+        "creationDate": since,
+        "subregion": "australiaeast",
+        "keyVersion": kid.rstrip("/").rsplit("/", 1)[-1],
+    }
+
+
+def keyvault_version(store: Store, kid: str) -> JSON | None:
+    """The Key Vault key version a kid names (``.../keys/{name}/{version}``), if it exists."""
+    match = re.search(r"/keys/([^/]+)/([0-9a-fA-F]+)/?$", kid or "")
+    if match is None:
+        return None
+    row = store.table(KEYVAULT_KEYS).get(match.group(1).lower())
+    if row is None or row.get("deleted"):
+        return None
+    return next(
+        (v for v in row["versions"] if v["version"].lower() == match.group(2).lower()), None
+    )
+
+
+def pools_on(store: Store, server_id: str) -> dict[str, JSON]:
+    return {p["id"].lower(): p for p in store.of_type(POOL_TYPE, server_id)}
+
+
+def resolve_pool(req: ArmRequest, server: JSON, pool_id: str) -> JSON:
+    pool = req.store.get(pool_id)
+    if pool is None or not pool_id.lower().startswith(server["id"].lower() + "/"):
+        name = pool_id.rstrip("/").rsplit("/", 1)[-1]
+        raise bad_request(
+            "TargetElasticPoolDoesNotExist",
+            f"The elastic pool '{name}' does not exist in server '{server['name']}'.",
+        )
+    return pool
+
+
+def record_dropped(store: Store, body: JSON, deleted: datetime) -> JSON:
+    """Keep a deleted database restorable: row keyed ``<server id>/<name>,<ticks>`` (lower-case)."""
+    server_id = body["id"].rsplit("/databases/", 1)[0]
+    name = f"{body['name']},{ticks(deleted)}"
+    row = {"server_id": server_id, "name": name, "deleted": isoformat(deleted), "database": body}
+    store.table(DROPPED)[f"{server_id}/{name}".lower()] = row
+    store.touch()
+    return row
+
+
+def dropped_rows(store: Store, server_id: str) -> list[JSON]:
+    """Dropped databases of a server still inside their PITR retention."""
+    now = store.now()
+    rows = []
+    for row in store.table(DROPPED).values():
+        if row["server_id"].lower() != server_id.lower():
+            continue
+        days = int(row["database"].get("_meta", {}).get("retention_days", 7))
+        if parse_time(row["deleted"]) + timedelta(days=days) >= now:
+            rows.append(row)
+    return sorted(rows, key=lambda r: r["deleted"])
+
+
+def dropped_body(store: Store, row: JSON) -> JSON:
+    db = row["database"]
+    deleted = parse_time(row["deleted"])
+    created = parse_time(db["properties"]["creationDate"])
+    days = int(db.get("_meta", {}).get("retention_days", 7))
+    return {
+        "id": f"{row['server_id']}/restorableDroppedDatabases/{row['name']}",
+        "name": row["name"],
+        "type": "Microsoft.Sql/servers/restorableDroppedDatabases",
+        "location": db["location"],
+        "sku": db.get("sku"),
+        "tags": db.get("tags", {}),
+        "properties": {
+            "databaseName": db["name"],
+            "maxSizeBytes": db["properties"].get("maxSizeBytes"),
+            "creationDate": db["properties"]["creationDate"],
+            "deletionDate": row["deleted"],
+            "earliestRestoreDate": isoformat(max(created, deleted - timedelta(days=days))),
+            "backupStorageRedundancy": db["properties"].get(
+                "currentBackupStorageRedundancy", "Geo"
+            ),
+            "keys": {},
+        },
+    }
+
+
+def geo_backup_time(store: Store) -> datetime:
+    """Geo-replicated backups lag about an hour; we use the last 10-minute mark an hour ago."""
+    moment = store.now() - GEO_BACKUP_LAG
+    return moment.replace(minute=moment.minute - moment.minute % 10, second=0, microsecond=0)
+
+
+def geo_recoverable(db: JSON) -> bool:
+    redundancy = db["properties"].get("currentBackupStorageRedundancy", "Geo")
+    return redundancy in ("Geo", "GeoZone") and db["properties"].get("status") == "Online"
+
+
+def live_databases(store: Store, server_id: str) -> list[JSON]:
+    return sorted(store.of_type(DB_TYPE, server_id), key=lambda d: d["name"].lower())
+
+
+def busy(req: ArmRequest, db_id: str) -> None:
+    """Azure refuses a second change while one runs on the same database."""
+    for row in lro.running(req.emulator):
+        if row["resource_id"].lower() == db_id.lower():
+            raise ArmError(
+                409,
+                "ConflictingDatabaseOperation",
+                f"There is already an operation ({row['operation']}) in progress on database "
+                f"'{db_id.rsplit('/', 1)[-1]}'. Wait until it has finished and try again.",
+            )

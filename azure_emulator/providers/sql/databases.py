@@ -1,0 +1,456 @@
+"""Databases: get, list, create (and restore, via :mod:`.restores`), update, delete, rename."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from starlette.responses import Response
+
+from azure_emulator import lro
+from azure_emulator.arm import ArmRequest, normalise_region, page, respond
+from azure_emulator.errors import ArmError, bad_request, not_found
+from azure_emulator.providers.sql.backups import default_policy
+from azure_emulator.providers.sql.common import (
+    DATABASE,
+    DB_TYPE,
+    POOL,
+    POOL_TYPE,
+    RESTORE_MODES,
+    SERVER,
+    busy,
+    live_databases,
+    master_database,
+    record_dropped,
+    render_database,
+    require_database,
+    require_server,
+    resolve_pool,
+    retention_days,
+    router,
+)
+from azure_emulator.providers.sql.keys import check_key_usable
+from azure_emulator.providers.sql.restores import check_restore_limits, restore_source
+from azure_emulator.state import JSON, isoformat
+
+if TYPE_CHECKING:
+    from azure_emulator.runtime import Emulator
+
+
+# -- databases ---------------------------------------------------------------------------------------
+
+
+@router.route("GET", DATABASE, "databases.get")
+def database_get(req: ArmRequest) -> Response:
+    return respond(render_database(req, require_database(req)))
+
+
+@router.route("GET", SERVER + "/databases", "databases.list_by_server")
+def databases_list_by_server(req: ArmRequest) -> Response:
+    server = require_server(req)
+    items = [master_database(server)] + live_databases(req.store, server["id"])
+    return page(req, [render_database(req, db) for db in items])
+
+
+@router.route("GET", POOL + "/databases", "databases.list_by_elastic_pool")
+def databases_list_by_pool(req: ArmRequest) -> Response:
+    server = require_server(req)
+    pool = req.store.get(f"{server['id']}/elasticPools/{req.params['pool']}")
+    if pool is None:
+        raise not_found(POOL_TYPE, req.params["pool"])
+    items = [
+        db
+        for db in live_databases(req.store, server["id"])
+        if str(db["properties"].get("elasticPoolId") or "").lower() == pool["id"].lower()
+    ]
+    return page(req, [render_database(req, db) for db in items])
+
+
+@router.route("GET", SERVER + "/inaccessibleDatabases", "databases.list_inaccessible_by_server")
+def databases_inaccessible(req: ArmRequest) -> Response:
+    server = require_server(req)
+    items = [
+        db
+        for db in live_databases(req.store, server["id"])
+        if db["properties"].get("status") == "Inaccessible"
+    ]
+    return page(req, [render_database(req, db) for db in items])
+
+
+@router.route("PUT", DATABASE, "databases.create_or_update")
+def database_put(req: ArmRequest) -> Response:
+    server = require_server(req)
+    body = req.json()
+    props = body.get("properties") or {}
+    db_id = f"{server['id']}/databases/{req.params['database']}"
+    existing = req.store.get(db_id)
+    mode = props.get("createMode") or "Default"
+    if existing is not None and mode == "Default":
+        return _database_change(req, existing, body)
+    if existing is not None or req.params["database"].lower() == "master":
+        raise ArmError(
+            409,
+            "RemoteDatabaseExists",
+            f"The destination database name '{req.params['database']}' already exists on the "
+            f"destination server '{server['name']}'.",
+        )
+    if not body.get("location"):
+        raise bad_request(
+            "LocationRequired", "The location property is required for this definition."
+        )
+    if normalise_region(body["location"]) != normalise_region(server["location"]):
+        raise bad_request(
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{body['location']}' does not match the location of server "
+            f"'{server['name']}' ({server['location']}).",
+        )
+    if mode not in ("Default", *RESTORE_MODES):
+        raise bad_request(
+            "InvalidDatabaseCreateOrUpdateRequest",
+            f"The create mode '{mode}' is not supported by this emulator.",
+        )
+    source, point_in_time, lineage = (
+        restore_source(req, server, mode, props) if mode != "Default" else (None, None, {})
+    )
+
+    pool: JSON | None = None
+    if props.get("elasticPoolId"):
+        pool = resolve_pool(req, server, props["elasticPoolId"])
+    sku = body.get("sku")
+    if pool is not None and sku and sku.get("name") not in ("ElasticPool", None):
+        raise bad_request(
+            "ElasticPoolSkuCombinationInvalid",
+            "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
+        )
+    if mode != "Default":
+        check_restore_limits(req, pool)
+
+    now = req.store.now()
+    template = source or {}
+    template_props = template.get("properties", {})
+    if pool is not None:
+        sku = {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
+    elif not sku:
+        sku = (
+            template.get("sku")
+            if template and template_props.get("elasticPoolId") is None
+            else None
+        )
+        sku = sku or {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
+    redundancy = (
+        props.get("requestedBackupStorageRedundancy")
+        or template_props.get("requestedBackupStorageRedundancy")
+        or "Geo"
+    )
+    slo = "ElasticPool" if pool is not None else _slo_name(sku)
+    db: JSON = {
+        "id": db_id,
+        "name": req.params["database"],
+        "type": DB_TYPE,
+        "location": server["location"],
+        "kind": "v12.0,user,pool" if pool is not None else "v12.0,user",
+        "tags": body.get("tags") or dict(template.get("tags") or {}),
+        "sku": sku,
+        "properties": {
+            "collation": props.get("collation")
+            or template_props.get("collation")
+            or "SQL_Latin1_General_CP1_CI_AS",
+            "maxSizeBytes": props.get("maxSizeBytes")
+            or template_props.get("maxSizeBytes")
+            or 34359738368,
+            "status": "Creating" if mode == "Default" else "Restoring",
+            "databaseId": str(uuid.uuid4()),
+            "creationDate": isoformat(now),
+            "currentServiceObjectiveName": slo,
+            "requestedServiceObjectiveName": slo,
+            "defaultSecondaryLocation": "australiasoutheast",
+            "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
+            "zoneRedundant": bool(props.get("zoneRedundant", False)),
+            "elasticPoolId": pool["id"] if pool is not None else None,
+            "readScale": "Disabled",
+            "currentSku": dict(sku),
+            "currentBackupStorageRedundancy": redundancy,
+            "requestedBackupStorageRedundancy": redundancy,
+            "isLedgerOn": False,
+            "availabilityZone": "NoPreference",
+            "encryptionProtector": props.get(
+                "encryptionProtector", template_props.get("encryptionProtector")
+            ),
+            "encryptionProtectorAutoRotation": bool(
+                props.get("encryptionProtectorAutoRotation", False)
+            ),
+        },
+        "_meta": {
+            "tenant": (template.get("_meta") or {}).get("tenant"),
+            "used_bytes": (template.get("_meta") or {}).get("used_bytes", 0),
+            "metrics": (template.get("_meta") or {}).get("metrics"),
+            "key_history": list((template.get("_meta") or {}).get("key_history", [])),
+            "lineage": lineage or None,
+        },
+    }
+    if body.get("identity") or template.get("identity"):
+        db["identity"] = body.get("identity") or template.get("identity")
+    if props.get("encryptionProtector"):
+        check_key_usable(req.store, props["encryptionProtector"])
+        db["_meta"]["key_history"].append(
+            {"kid": props["encryptionProtector"], "from": isoformat(now)}
+        )
+    req.store.put(db)
+    for child in ("backupShortTermRetentionPolicies", "backupLongTermRetentionPolicies"):
+        template_child = req.store.get(f"{template['id']}/{child}/default") if template else None
+        default_policy(req.store, db_id, child, template_child)
+    labels: JSON = {"restore": mode != "Default", "subscription": req.params["subscription"]}
+    if pool is not None:
+        labels["pool"] = pool["id"]
+    response = lro.start(
+        req,
+        finalize="sql.database_create",
+        resource_id=db_id,
+        location=server["location"],
+        args={
+            "mode": mode,
+            "point_in_time": isoformat(point_in_time) if point_in_time else None,
+            "source_id": source["id"] if source else None,
+        },
+        body=render_database(req, db),
+        status=201 if mode == "Default" else 202,
+        labels=labels,
+    )
+    if lineage:
+        lineage["operation_id"] = _last_operation_id(req, db_id)
+    return response
+
+
+def _last_operation_id(req: ArmRequest, resource_id: str) -> str | None:
+    rows = [
+        r
+        for r in req.store.table(lro.TABLE).values()
+        if r["resource_id"].lower() == resource_id.lower()
+    ]
+    return max(rows, key=lambda r: r["started"])["id"] if rows else None
+
+
+def _slo_name(sku: JSON) -> str:
+    name = str(sku.get("name", ""))
+    if name.startswith(("GP_", "BC_", "HS_")) and sku.get("capacity"):
+        return f"{name}_{sku['capacity']}"
+    return name
+
+
+def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
+    """PATCH (and PUT on an existing database): tags/CMK apply at once; SKU and pool via an LRO."""
+    server = require_server(req)
+    busy(req, db["id"])
+    props = body.get("properties") or {}
+    now = req.store.now()
+    if "tags" in body:
+        db["tags"] = body["tags"] or {}
+    if "encryptionProtector" in props and props["encryptionProtector"] != db["properties"].get(
+        "encryptionProtector"
+    ):
+        if props["encryptionProtector"]:
+            check_key_usable(req.store, props["encryptionProtector"])
+            db["_meta"].setdefault("key_history", []).append(
+                {"kid": props["encryptionProtector"], "from": isoformat(now)}
+            )
+        db["properties"]["encryptionProtector"] = props["encryptionProtector"]
+    for name in ("encryptionProtectorAutoRotation", "requestedBackupStorageRedundancy"):
+        if name in props:
+            db["properties"][name] = props[name]
+    if "keys" in props:
+        for kid in props["keys"] or {}:
+            check_key_usable(req.store, kid)
+    if "identity" in body:
+        db["identity"] = body["identity"]
+    if "requestedBackupStorageRedundancy" in props:
+        # Redundancy changes apply to future backups; Azure flips "current" after a while.
+        db["properties"]["currentBackupStorageRedundancy"] = props[
+            "requestedBackupStorageRedundancy"
+        ]
+    change: JSON = {}
+    sku = body.get("sku")
+    if "elasticPoolId" in props:
+        pool_id = props["elasticPoolId"]
+        if pool_id:
+            pool = resolve_pool(req, server, pool_id)
+            if sku and sku.get("name") not in ("ElasticPool", None):
+                raise bad_request(
+                    "ElasticPoolSkuCombinationInvalid",
+                    "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
+                )
+            change["pool"] = pool["id"]
+            change["sku"] = {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
+        else:
+            if not sku or sku.get("name") in ("ElasticPool", None):
+                raise bad_request(
+                    "MissingSkuName",
+                    "Sku name is required when removing a database from an elastic pool.",
+                )
+            change["pool"] = None
+            change["sku"] = sku
+    elif sku:
+        if db["properties"].get("elasticPoolId") and sku.get("name") != "ElasticPool":
+            raise bad_request(
+                "ElasticPoolSkuCombinationInvalid",
+                "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
+            )
+        change["sku"] = sku
+    if "maxSizeBytes" in props:
+        used = int(db.get("_meta", {}).get("used_bytes", 0))
+        if int(props["maxSizeBytes"]) < used:
+            raise bad_request(
+                "CurrentDatabaseSizeExceedsMaxSize",
+                "User attempted to reduce the max size for a database to a size smaller than the current usage.",
+            )
+        change["maxSizeBytes"] = int(props["maxSizeBytes"])
+    req.store.put(db)
+    if not change:
+        return respond(render_database(req, db))
+    if "sku" in change:
+        db["properties"]["requestedServiceObjectiveName"] = (
+            "ElasticPool" if change.get("pool") else _slo_name(change["sku"])
+        )
+    labels: JSON = {"subscription": req.params["subscription"], "scale": True}
+    return lro.start(
+        req,
+        finalize="sql.database_update",
+        resource_id=db["id"],
+        location=server["location"],
+        args=change,
+        body=render_database(req, db),
+        status=202,
+        labels=labels,
+    )
+
+
+@router.route("PATCH", DATABASE, "databases.update")
+def database_patch(req: ArmRequest) -> Response:
+    return _database_change(req, require_database(req), req.json())
+
+
+@lro.finalizer("sql.database_update")
+def _database_updated(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
+    db = emulator.store.get(op["resource_id"])
+    if db is None:
+        return None
+    change = op["args"]
+    props = db["properties"]
+    if succeeded:
+        if "pool" in change:
+            props["elasticPoolId"] = change["pool"]
+            db["kind"] = "v12.0,user,pool" if change["pool"] else "v12.0,user"
+        if "sku" in change:
+            db["sku"] = change["sku"]
+            props["currentSku"] = dict(change["sku"])
+            props["currentServiceObjectiveName"] = (
+                "ElasticPool" if props.get("elasticPoolId") else _slo_name(change["sku"])
+            )
+        if "maxSizeBytes" in change:
+            props["maxSizeBytes"] = change["maxSizeBytes"]
+    props["requestedServiceObjectiveName"] = props["currentServiceObjectiveName"]
+    emulator.store.put(db)
+    return db
+
+
+@router.route("DELETE", DATABASE, "databases.delete")
+def database_delete(req: ArmRequest) -> Response:
+    server = require_server(req)
+    db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
+    if db is None:
+        return Response(status_code=204)
+    for row in lro.running(req.emulator):
+        # Deleting a database that is still being restored cancels the restore (Azure's way
+        # to stop one); the half-restored database goes and is not listed as dropped.
+        if (
+            row["resource_id"].lower() == db["id"].lower()
+            and row["operation"] == "databases.create_or_update"
+        ):
+            lro.cancel(
+                req.emulator,
+                row,
+                reason=f"Database '{db['name']}' was deleted while it was being created.",
+            )
+            return Response(status_code=204)
+    busy(req, db["id"])
+    if db.get("_meta", {}).get("geo_secondary_id") and req.store.get(
+        db["_meta"]["geo_secondary_id"]
+    ):
+        raise bad_request(
+            "DatabaseIsGeoPrimary",
+            f"Database '{db['name']}' has a geo-replication secondary; remove the replication link first.",
+        )
+    return lro.start(
+        req,
+        finalize="sql.database_delete",
+        resource_id=db["id"],
+        location=server["location"],
+        status=202,
+    )
+
+
+@lro.finalizer("sql.database_delete")
+def _database_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
+    store = emulator.store
+    db = store.get(op["resource_id"])
+    if not succeeded or db is None:
+        return None
+    db["_meta"]["retention_days"] = retention_days(store, db["id"])
+    for child in store.children(db["id"]):
+        if child["type"].endswith("RetentionPolicies"):
+            db["_meta"].setdefault("policies", {})[child["type"]] = child["properties"]
+        store.delete(child["id"])
+    # LTR backups of a dropped database stay listable (databaseState=Deleted): keep its policy.
+    store.delete(db["id"])
+    row = record_dropped(store, db, store.now())
+    ltr = (
+        db["_meta"]
+        .get("policies", {})
+        .get("Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies")
+    )
+    if ltr:
+        store.table("dropped_ltr_policies")[row["name"].lower()] = ltr
+    return None
+
+
+@router.route("POST", DATABASE + "/move", "databases.rename")
+def database_rename(req: ArmRequest) -> Response:
+    server = require_server(req)
+    db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
+    if db is None:
+        raise not_found(DB_TYPE, req.params["database"])
+    target = str(req.json().get("id") or "")
+    target_server, sep, new_name = target.rstrip("/").rpartition("/databases/")
+    if not sep or not new_name:
+        raise bad_request("InvalidResourceId", "Invalid resource identifier.", "id")
+    if target_server.lower() != server["id"].lower():
+        raise bad_request(
+            "InvalidResourceId", "A database can only be renamed within its server.", "id"
+        )
+    if new_name.lower() == db["name"].lower():
+        return Response(status_code=200)
+    if req.store.get(target) is not None or new_name.lower() == "master":
+        raise ArmError(
+            409,
+            "DatabaseAlreadyExists",
+            f"Database '{new_name}' already exists. Choose a different database name.",
+        )
+    if db.get("_meta", {}).get("geo_secondary_id") or db.get("_meta", {}).get("replica_of"):
+        raise bad_request(
+            "UpdateNotAllowedInCurrentReplicationState",
+            f"The operation is disallowed on database '{db['name']}' in its current replication "
+            "state: a database in a geo-replication relationship cannot be renamed.",
+        )
+    busy(req, db["id"])
+    new_id = f"{server['id']}/databases/{new_name}"
+
+    def rename(body: JSON) -> None:
+        if body["id"].lower() == new_id.lower():
+            body["name"] = new_name
+
+    req.store.move(db["id"], new_id, rename)
+    moved = req.store.get(new_id)
+    if moved is not None:
+        moved.setdefault("_meta", {}).setdefault("renames", []).append(
+            {"from": db["id"].rsplit("/", 1)[-1], "to": new_name, "at": isoformat(req.store.now())}
+        )
+    return Response(status_code=200)
