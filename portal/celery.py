@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -15,3 +17,12 @@ app = Celery("portal")
 app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _workers_reconnect_patiently(conf: Any, **kwargs: Any) -> None:
+    """The settings give up on Redis after a couple of seconds so that a page never hangs on
+    an enqueue; a worker, though, should wait out a Redis restart rather than exit."""
+    conf.broker_connection_retry = True
+    conf.broker_connection_max_retries = None  # forever
+    conf.result_backend_transport_options = {}  # Celery's default: about 20 s of retries

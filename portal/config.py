@@ -86,3 +86,38 @@ def require_present(environment: str, **values: object) -> None:
             f"{environment}: these settings are required and missing: {', '.join(missing)}. "
             "See .env.example and the README's Configuration section."
         )
+
+
+# Django's own deployment check (security.W009) calls a key weak below these figures.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+
+
+def production_refusals(*, secret_key: str, allowed_hosts: list[str], azure_mode: str) -> list[str]:
+    """What makes a production start-up unsafe, in words (empty when it is safe).
+
+    Each of these once started a production portal that would have run: a one-letter or
+    blank secret key (sessions and signed restore confirmations forgeable), a wildcard host
+    (Host-header poisoning of absolute URLs such as the sign-in callback) and the emulator
+    (a fake Azure answering for the real fleet)."""
+    refusals = []
+    key = secret_key.strip()
+    if (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or key.startswith("django-insecure-")
+    ):
+        refusals.append(
+            f"SECRET_KEY is too weak for production: use a random value of at least "
+            f"{SECRET_KEY_MIN_LENGTH} characters (for example from Key Vault)."
+        )
+    if any(host.strip() == "*" for host in allowed_hosts):
+        refusals.append(
+            "ALLOWED_HOSTS=* is refused in production: name the host(s) the portal answers to."
+        )
+    if azure_mode == "emulator":
+        refusals.append(
+            "PORTAL_AZURE=emulator is refused in production: the emulator is for the demo and "
+            "tests; set PORTAL_AZURE=azure."
+        )
+    return refusals

@@ -17,6 +17,7 @@ from portal.config import (
     AZURE_MODES,
     ENVIRONMENTS,
     database_config,
+    production_refusals,
     require_choice,
     require_present,
 )
@@ -41,7 +42,7 @@ if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when PORTAL_ENVIRONMENT=production.")
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
+if not SECRET_KEY.strip():
     if PRODUCTION:
         raise ImproperlyConfigured(
             "SECRET_KEY is required when PORTAL_ENVIRONMENT=production: set it to a long random "
@@ -201,7 +202,35 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Enqueueing from a page must not hang when Redis is down: the producer gives up after about
+# two seconds (a short connect timeout, one attempt) and the page answers; the operations
+# sweep enqueues the work again once Redis is back. Celery's defaults retried the result
+# store's connection for about 19 s. Workers restore patient reconnects (portal/celery.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_RETRY = False
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": 5.0,
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = 5.0
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -265,6 +294,13 @@ ENTRA_ROLE_ADMIN = env.str("ENTRA_ROLE_ADMIN", default="Portal.Admin")
 PORTAL_BREAK_GLASS_USERNAME = env.str(
     "PORTAL_BREAK_GLASS_USERNAME", default="demo" if PORTAL_ENVIRONMENT == "demo" else ""
 )
+
+if PRODUCTION and (
+    refusals := production_refusals(
+        secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS, azure_mode=PORTAL_AZURE
+    )
+):
+    raise ImproperlyConfigured(" ".join(refusals))
 
 if PORTAL_AZURE == "azure":
     require_present(

@@ -133,3 +133,20 @@ def test_responses_carry_the_security_headers(client, db):
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SECRET_KEY", "x", "SECRET_KEY is too weak for production"),
+        ("SECRET_KEY", "ab" * 40, "SECRET_KEY is too weak for production"),
+        ("SECRET_KEY", "   ", "SECRET_KEY is required when PORTAL_ENVIRONMENT=production"),
+        ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS=* is refused in production"),
+        ("ALLOWED_HOSTS", "ops.fleetwise.example,*", "ALLOWED_HOSTS=* is refused in production"),
+        ("PORTAL_AZURE", "emulator", "PORTAL_AZURE=emulator is refused in production"),
+    ],
+)
+def test_production_refuses_to_start_with_an_unsafe_setting(variable, value, message):
+    result = run_manage("check", env={**PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
