@@ -56,7 +56,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @never_cache
 def sign_in_start(request: HttpRequest) -> HttpResponse:
     # A GET link, not a form: Chromium applies CSP form-action to the redirect to Entra.
-    flow = sign_in_begin(redirect_uri=_callback_uri(request))
+    try:
+        flow = sign_in_begin(redirect_uri=_callback_uri(request))
+    except SignInError as exc:
+        return _refuse(request, exc.reason, exc.message, 503)
     request.session[FLOW_KEY] = flow
     request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
     return HttpResponseRedirect(flow["auth_uri"])

@@ -7,6 +7,7 @@ The same code runs against Entra ID and the emulator; only the authority and CA 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -19,6 +20,8 @@ import msal
 import requests
 
 from portal.azure.connection import AzureConnection, PerConnection
+
+log = logging.getLogger(__name__)
 
 SCOPES: list[str] = []  # openid, profile and offline_access are always added by MSAL
 JWKS_LIFETIME = 3600
@@ -127,13 +130,20 @@ def sign_in_begin(*, redirect_uri: str) -> dict[str, Any]:
     """Start the flow: returns MSAL's flow dict (keep it in the server-side session);
     `flow["auth_uri"]` is where to send the browser."""
     provider = _provider()
-    with warnings.catch_warnings():
-        # MSAL suggests form_post; the callback must be a top-level GET so that the SameSite=Lax
-        # session cookie holding the flow comes with it.
-        warnings.simplefilter("ignore", UserWarning)
-        flow: dict[str, Any] = provider.app().initiate_auth_code_flow(
-            SCOPES, redirect_uri=redirect_uri, response_mode="query"
-        )
+    try:
+        with warnings.catch_warnings():
+            # MSAL suggests form_post; the callback must be a top-level GET so that the
+            # SameSite=Lax session cookie holding the flow comes with it.
+            warnings.simplefilter("ignore", UserWarning)
+            flow: dict[str, Any] = provider.app().initiate_auth_code_flow(
+                SCOPES, redirect_uri=redirect_uri, response_mode="query"
+            )
+    except Exception as exc:
+        # Building the MSAL app reads the provider's OpenID configuration over the network.
+        log.exception("MSAL could not start a sign-in")
+        raise SignInError(
+            "provider_unreachable", "Entra ID could not be reached; try again in a minute."
+        ) from exc
     return flow
 
 
@@ -142,13 +152,29 @@ def sign_in_complete(*, flow: dict[str, Any], response: dict[str, str]) -> Signe
     provider = _provider()
     try:
         result = provider.app().acquire_token_by_auth_code_flow(flow, response)
+    # Order matters: requests' JSON errors are ValueErrors too.
+    except requests.RequestException as exc:
+        raise SignInError("provider_unreachable", f"Entra ID could not be reached: {exc}") from exc
     except ValueError as exc:
-        # MSAL raises on a state mismatch or a nonce that does not match the flow.
+        # MSAL raises ValueError when the state does not match the flow.
         raise SignInError(
             "bad_state", f"The sign-in response did not match this browser's sign-in: {exc}"
         ) from exc
-    except requests.RequestException as exc:
-        raise SignInError("provider_unreachable", f"Entra ID could not be reached: {exc}") from exc
+    except RuntimeError as exc:
+        # MSAL raises RuntimeError (IdTokenError) when the ID token's nonce is not this flow's,
+        # or the token's claims are unusable.
+        reason = "bad_nonce" if "nonce" in str(exc).lower() else "invalid_token"
+        raise SignInError(
+            reason,
+            "The sign-in token did not belong to this browser's sign-in. Please sign in again.",
+        ) from exc
+    except Exception as exc:
+        # Anything else MSAL raises (a damaged flow in the session: KeyError, TypeError, …)
+        # is still a refused sign-in, never a server error.
+        log.exception("MSAL failed to complete a sign-in")
+        raise SignInError(
+            "sign_in_failed", "The sign-in could not be completed. Please sign in again."
+        ) from exc
     if "error" in result:
         description = result.get("error_description") or result["error"]
         raise SignInError(

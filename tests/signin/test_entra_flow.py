@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from portal import roles
+from portal.azure.connection import azure_connection
 from portal.models import AuditEvent, StaffProfile
+from tests.conftest import free_port
 from tests.signin.conftest import person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -149,3 +153,50 @@ def test_pages_allow_forms_to_lead_to_the_identity_provider_and_nowhere_else(
 ):
     policy = client.get("/auth/sign-in/")["Content-Security-Policy"]
     assert f"form-action 'self' {azure_emulator.demo['authority_host']}" in policy
+
+
+def _tamper_with_flow(client, **changes) -> None:
+    session = client.session
+    session["entra_flow"] = {**session["entra_flow"], **changes}
+    session.save()
+
+
+def test_a_nonce_that_does_not_match_the_flow_is_a_refused_audited_sign_in(
+    client, sign_in_through_entra
+):
+    callback = sign_in_through_entra(client, "Portal.Support")
+    _tamper_with_flow(client, nonce="a-nonce-from-another-sign-in")
+    response = client.get(callback.url())
+    assert response.status_code == 400
+    assert "did not belong to this browser" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    event = AuditEvent.objects.get(action="auth.sign_in")
+    assert (event.outcome, event.details["reason"]) == ("failure", "bad_nonce")
+    assert not get_user_model().objects.exists()
+
+
+def test_a_damaged_sign_in_flow_is_a_refused_audited_sign_in(client, sign_in_through_entra):
+    callback = sign_in_through_entra(client, "Portal.Support")
+    session = client.session
+    session["entra_flow"] = {"state": session["entra_flow"]["state"]}
+    session.save()
+    response = client.get(callback.url())
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+    event = AuditEvent.objects.get(action="auth.sign_in")
+    assert (event.outcome, event.details["reason"]) == ("failure", "sign_in_failed")
+
+
+def test_an_unreachable_identity_provider_is_a_refused_audited_sign_in(
+    client, azure_emulator, settings, tmp_path
+):
+    demo = json.loads((azure_emulator.state_dir / "demo.json").read_text())
+    demo["authority_host"] = f"https://127.0.0.1:{free_port()}"
+    (tmp_path / "demo.json").write_text(json.dumps(demo))
+    settings.PORTAL_EMULATOR_STATE_DIR = tmp_path
+    azure_connection.cache_clear()
+    response = client.get("/auth/start/")
+    assert response.status_code == 503
+    assert "Entra ID could not be reached" in response.content.decode()
+    event = AuditEvent.objects.get(action="auth.sign_in")
+    assert (event.outcome, event.details["reason"]) == ("failure", "provider_unreachable")
