@@ -77,8 +77,21 @@ def parse_restore_time(text: str, *, zone: ZoneInfo, in_utc: bool) -> datetime:
     text = text.strip()
     if not text:
         raise RestoreTimeError("Enter the time to restore to.")
-    match = _OFFSET.search(text)
-    if match:
+    try:
+        moment = _parse_to_utc(text, zone=zone, in_utc=in_utc)
+        # Every message shows the time in the portal's zone too: it must exist there.
+        moment.astimezone(zone)
+    except OverflowError:
+        # Year 1 or 9999 shifted by a zone's offset falls off Python's calendar.
+        raise RestoreTimeError(
+            f"“{text}” is at the very edge of the calendar, far outside any restore window: "
+            "enter a time within the last few days."
+        ) from None
+    return moment
+
+
+def _parse_to_utc(text: str, *, zone: ZoneInfo, in_utc: bool) -> datetime:
+    if _OFFSET.search(text):
         try:
             parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
         except ValueError:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,4 +83,54 @@ def test_a_time_outside_the_window_is_refused_before_anything_is_queued(tenant, 
             "restore_tenant", tenant, "--at", long_ago, "--mode", "parallel", "--requested-by", support.username,
             "--reason", "x", "--yes", stdout=io.StringIO(),
         )  # fmt: skip
+    assert not Operation.objects.exists()
+
+
+def azure_requests(emulator) -> int:
+    return len(emulator.control("GET", "requests")["requests"])
+
+
+@pytest.mark.parametrize(
+    ("at", "extra"),
+    [
+        ("0001-01-01 00:00", []),
+        ("0001-01-01 00:00", ["--utc"]),
+        ("9999-12-31 23:59", ["--utc"]),
+        ("9999-12-31T23:59-05:00", []),
+    ],
+)
+def test_a_time_at_the_edge_of_the_calendar_is_a_clear_refusal(tenant, support, at, extra):
+    with pytest.raises(CommandError, match="edge of the calendar|earliest restore point|future"):
+        call_command(
+            "restore_tenant", tenant, "--at", at, *extra, "--mode", "parallel",
+            "--requested-by", support.username, "--reason", "x", "--yes", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not Operation.objects.exists()
+
+
+def test_without_yes_and_without_a_terminal_it_stops_before_asking_azure(
+    tenant, support, azure_emulator, monkeypatch
+):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{tenant}\n"))
+    before = azure_requests(azure_emulator)
+    with pytest.raises(CommandError, match="No terminal to type the confirmation in"):
+        call_command(
+            "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "parallel",
+            "--requested-by", support.username, "--reason", "INC-9", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert azure_requests(azure_emulator) == before
+    assert not Operation.objects.exists()
+
+
+def test_a_blank_reason_is_refused_before_anything_else(
+    tenant, support, azure_emulator, monkeypatch
+):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{tenant}\n"))
+    before = azure_requests(azure_emulator)
+    with pytest.raises(CommandError, match="--reason must say why"):
+        call_command(
+            "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "parallel",
+            "--requested-by", support.username, "--reason", "  \t ", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert azure_requests(azure_emulator) == before
     assert not Operation.objects.exists()

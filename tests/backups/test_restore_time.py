@@ -144,3 +144,46 @@ def test_times_are_described_locally_with_utc_beside():
         describe(datetime(2026, 11, 29, 2, 30, tzinfo=UTC), SYDNEY)
         == "2026-11-29 13:30:00 AEDT (2026-11-29 02:30:00 UTC)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "in_utc"),
+    [
+        ("0001-01-01 00:00", False),
+        ("0001-01-01T00:00+10:00", False),
+        ("9999-12-31 23:59", True),
+        ("9999-12-31T23:59-05:00", False),
+    ],
+)
+def test_a_time_at_the_edge_of_the_calendar_is_refused_in_words(text, in_utc):
+    with pytest.raises(RestoreTimeError, match="edge of the calendar"):
+        parse_restore_time(text, zone=SYDNEY, in_utc=in_utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "in_utc", "refusal"),
+    [
+        ("0001-01-01 00:00", True, "before the earliest restore point"),
+        ("9999-12-31 23:59", False, "is in the future"),
+        ("9999-12-31T23:59Z", False, "edge of the calendar"),
+    ],
+)
+def test_times_near_the_edges_of_the_calendar_end_in_a_refusal(text, in_utc, refusal):
+    with pytest.raises(RestoreTimeError, match=refusal):
+        moment = parse_restore_time(text, zone=SYDNEY, in_utc=in_utc)
+        check_in_window(moment, WINDOW, now=NOW, zone=SYDNEY)
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)),
+    st.sampled_from(["", "Z", "+14:00", "-12:00"]),
+    st.booleans(),
+)
+def test_any_well_formed_time_is_either_read_or_refused_in_words(naive, offset, in_utc):
+    # %Y does not pad years below 1000 on every platform.
+    text = f"{naive.year:04d}-{naive:%m-%d %H:%M}{offset}"
+    try:
+        moment = parse_restore_time(text, zone=SYDNEY, in_utc=in_utc)
+    except RestoreTimeError:
+        return
+    describe(moment, SYDNEY)  # every accepted time can be shown in the portal's zone

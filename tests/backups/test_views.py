@@ -252,3 +252,23 @@ def test_an_account_manager_sees_no_restore_button_and_a_direct_post_is_refused(
     assert denied.last().actor == account_manager.username
     assert not Operation.objects.exists()
     assert not RestoreSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("when", "zone"),
+    [
+        ("0001-01-01T00:00", "local"),
+        ("0001-01-01T00:00", "utc"),
+        ("9999-12-31T23:59", "utc"),
+        ("9999-12-31T23:59", "local"),
+        ("9999-12-31T23:59-05:00", "local"),
+    ],
+)
+def test_a_time_at_the_edge_of_the_calendar_is_refused_on_the_form(
+    client, support, tenant, when, zone
+):
+    client.force_login(support)
+    response = client.post(restore_url(tenant), form_data(when=when, zone=zone))
+    assert response.status_code == 400
+    assert 'id="refusal"' in response.content.decode()
+    assert not Operation.objects.exists()

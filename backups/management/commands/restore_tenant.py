@@ -3,6 +3,7 @@ approvals and audit as the portal's restore form, for people at a terminal."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -50,6 +51,14 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="confirm without typing the slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Checked before anything is looked up or planned, so a refusal changes nothing.
+        if not options["reason"].strip():
+            raise CommandError("--reason must say why: it goes into the audit trail.")
+        if not options["yes"] and not sys.stdin.isatty():
+            raise CommandError(
+                "No terminal to type the confirmation in: pass --yes to confirm without typing "
+                "the tenant's slug."
+            )
         user = acting_person(options["requested_by"])
         try:
             tenant = tenant_for_user(user, options["slug"])
