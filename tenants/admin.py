@@ -5,19 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest
 
-from portal.roles import MANAGE_CATALOGUE, VIEW_TENANT
+from portal.roles import ACCOUNT_MANAGERS, MANAGE_CATALOGUE, VIEW_TENANT
 from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
 from tenants.selectors import tenants_visible_to
 from tenants.services import tenant_delete, tenant_save
 
 
+class AccountManagerFilter(admin.RelatedFieldListFilter):
+    """Django's default lists every user of the portal (break-glass account included) to anyone
+    who can open the catalogue; offer only account managers of tenants the viewer can see."""
+
+    def field_choices(
+        self, field: Field[Any, Any], request: HttpRequest, model_admin: Any
+    ) -> list[tuple[Any, str]]:
+        managers = (
+            User.objects.filter(
+                groups__name=ACCOUNT_MANAGERS,
+                managed_tenants__in=tenants_visible_to(request.user),
+            )
+            .distinct()
+            .order_by("username")
+        )
+        return [(manager.pk, str(manager)) for manager in managers]
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin[Tenant]):
     list_display = ("slug", "display_name", "status", "region", "account_manager", "updated_at")
-    list_filter = ("status", "region", "account_manager")
+    list_filter = ("status", "region", ("account_manager", AccountManagerFilter))
     search_fields = ("slug", "display_name", "database_id", "subscription_id", "resource_group")
     list_select_related = ("account_manager",)
     readonly_fields = ("created_at", "updated_at")

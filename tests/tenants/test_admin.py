@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from portal.models import AuditEvent
+from portal import roles
+from portal.models import AuditEvent, StaffProfile
 from tenants.models import Tenant
-from tests.factories import TenantFactory
+from tests.factories import TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +93,39 @@ def test_the_catalogue_list_query_count_is_pinned(
     with django_assert_max_num_queries(12):
         response = client.get("/tenants/tenant/?q=t0")
     assert response.status_code == 200
+
+
+def _account_manager_choices(client) -> set[str]:
+    response = client.get("/tenants/tenant/")
+    assert response.status_code == 200
+    found = re.findall(r"account_manager__id__exact=\d+[^>]*>([^<]+)<", response.content.decode())
+    return {name.strip() for name in found}
+
+
+@pytest.fixture
+def cast_of_managers(db, account_manager, admin_user, support):
+    other = UserFactory(username="bo.accounts@fleetwise.example", groups=[roles.ACCOUNT_MANAGERS])
+    break_glass = UserFactory(username="demo", is_superuser=True, is_staff=True, groups=[])
+    TenantFactory(slug="amy-1", account_manager=account_manager)
+    TenantFactory(slug="bo-1", account_manager=other)
+    # A tenant left with an admin as its contact: admins are not account managers.
+    TenantFactory(slug="admin-1", account_manager=admin_user)
+    return {"amy": account_manager, "bo": other, "break_glass": break_glass}
+
+
+def test_the_account_manager_filter_offers_only_account_managers(
+    client, admin_user, cast_of_managers
+):
+    client.force_login(admin_user)
+    assert _account_manager_choices(client) == {
+        "amy.accounts@fleetwise.example",
+        "bo.accounts@fleetwise.example",
+    }
+
+
+def test_an_account_manager_limited_to_their_tenants_sees_only_themselves_in_the_filter(
+    client, account_manager, cast_of_managers
+):
+    StaffProfile.objects.create(user=account_manager, only_assigned_tenants=True)
+    client.force_login(account_manager)
+    assert _account_manager_choices(client) == {"amy.accounts@fleetwise.example"}
