@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db.models import Field, QuerySet
 from django.http import HttpRequest
+from django_stubs_ext import StrPromise
 
 from portal.roles import ACCOUNT_MANAGERS, MANAGE_CATALOGUE, VIEW_TENANT
 from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
@@ -21,7 +22,7 @@ class AccountManagerFilter(admin.RelatedFieldListFilter):
 
     def field_choices(
         self, field: Field[Any, Any], request: HttpRequest, model_admin: Any
-    ) -> list[tuple[Any, str]]:
+    ) -> list[tuple[str, str | StrPromise]]:
         managers = (
             User.objects.filter(
                 groups__name=ACCOUNT_MANAGERS,
@@ -30,7 +31,7 @@ class AccountManagerFilter(admin.RelatedFieldListFilter):
             .distinct()
             .order_by("username")
         )
-        return [(manager.pk, str(manager)) for manager in managers]
+        return [(str(manager.pk), str(manager)) for manager in managers]
 
 
 @admin.register(Tenant)
