@@ -126,3 +126,9 @@ def posture_failures_for_user(user: User | AnonymousUser) -> QuerySet[PostureChe
         .select_related("tenant")
         .order_by("tenant__slug", "check_name")
     )
+
+
+def posture_read_for_user(user: User | AnonymousUser) -> bool:
+    """Whether any posture check has been read for the person's tenants (an empty failure list
+    means "all pass" only then)."""
+    return PostureCheck.objects.filter(tenant__in=tenants_visible_to(user).values("pk")).exists()

@@ -9,16 +9,14 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from monitoring.views import fleet_dashboard_context, fleet_results
 from portal.views import sign_out
-from tenants.models import Tenant
-from tenants.selectors import tenants_visible_to
 
 
 def _refuse_unless_break_glass(request: HttpRequest) -> None:
@@ -36,7 +34,8 @@ class FleetwiseAdminSite(admin.AdminSite):
     site_header = "Fleetwise Ops"
     site_title = "Fleetwise Ops"
     index_title = "Fleet"
-    index_template = "admin/fleet_index.html"
+    # The fleet dashboard (monitoring app) is the landing page for every role.
+    index_template = "monitoring/fleet_dashboard.html"
 
     def admin_view(self, view: ViewT, cacheable: bool = False) -> ViewT:
         """Signed-in people without a portal role get a 403 (audited), not a sign-in loop."""
@@ -77,14 +76,6 @@ class FleetwiseAdminSite(admin.AdminSite):
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
-        tenants = tenants_visible_to(request.user)
-        by_status = dict(tenants.values_list("status").annotate(n=Count("id")).order_by())
-        context = {
-            "fleet_tenants": tenants.order_by("slug")[:500],
-            "fleet_total": sum(by_status.values()),
-            "fleet_by_status": [
-                (label, by_status.get(value, 0)) for value, label in Tenant.Status.choices
-            ],
-            **(extra_context or {}),
-        }
-        return super().index(request, context)
+        if request.htmx:  # type: ignore[attr-defined]  # django-htmx's middleware sets it
+            return fleet_results(request)
+        return super().index(request, {**fleet_dashboard_context(request), **(extra_context or {})})

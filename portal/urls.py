@@ -18,5 +18,6 @@ urlpatterns = [
     path("fleet/", include("tenants.urls")),
     path("fleet/<slug:slug>/restore/", include("backups.urls")),
     path("operations/", include("operations.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("", admin.site.urls),
 ]

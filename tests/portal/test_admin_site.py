@@ -13,7 +13,7 @@ def test_the_landing_page_needs_a_signed_in_person(client):
     assert response["Location"].startswith("/login/")
 
 
-def test_the_landing_page_lists_the_fleet_with_counts(client, admin_user):
+def test_the_landing_page_is_the_fleet_dashboard_with_counts(client, admin_user):
     TenantFactory(slug="acme")
     TenantFactory(slug="globex", status="suspended")
     client.force_login(admin_user)
@@ -21,9 +21,11 @@ def test_the_landing_page_lists_the_fleet_with_counts(client, admin_user):
     body = response.content.decode()
     assert response.status_code == 200
     assert "<title>Fleet | Fleetwise Ops</title>" in body
-    assert "2 tenants:" in body
-    assert "1 active" in body and "1 suspended" in body
-    assert "No health, pool or backup data has been collected yet" in body
+    assert 'id="fleet-table"' in body
+    assert "2 tenants" in body
+    # Neither has been refreshed yet: both unknown, each saying so.
+    assert "2 unknown" in body
+    assert body.count("Not collected yet") == 2
 
 
 def test_an_empty_catalogue_says_so_and_offers_to_add_a_tenant(client, admin_user):

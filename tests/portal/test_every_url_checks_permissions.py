@@ -95,6 +95,11 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("backups:restore-snapshot", "/fleet/acme/restore/snapshot"): only("support", "admin_user"),
         ("backups:restore-confirm", "/fleet/acme/restore/confirm"): dict.fromkeys(PERSONAS, 405),
         ("operations:list", "/operations/"): answer(200),
+        ("monitoring:pools", "/monitoring/pools/"): answer(200),
+        ("monitoring:alerts", "/monitoring/alerts/"): answer(200),
+        ("monitoring:posture", "/monitoring/posture/"): answer(200),
+        # POST only; who may post is pinned in tests/monitoring/test_triage.py.
+        ("monitoring:alert-triage", "/monitoring/alerts/1/triage"): dict.fromkeys(PERSONAS, 405),
         ("operations:detail", f"/operations/{objects['operation']}/"): answer(200),
         ("operations:progress", f"/operations/{objects['operation']}/progress"): answer(200),
         ("operations:approve", f"/operations/{objects['operation']}/approve"): dict.fromkeys(

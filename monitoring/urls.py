@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("pools/", views.pools, name="pools"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:pk>/triage", views.alert_triage_view, name="alert-triage"),
+    path("posture/", views.posture, name="posture"),
+]
