@@ -164,6 +164,14 @@ def routes(emulator: Emulator) -> list[Route]:
         )
         return emulator.faults.describe()
 
+    def vault(payload: dict[str, Any], request: Request) -> Any:
+        # A vault whose purge protection is off (Azure cannot turn it off once on; tests need
+        # the vault TDE refuses).
+        from azure_emulator.providers import keyvault
+
+        keyvault.set_purge_protection(emulator.store, bool(payload["purge_protection"]))
+        return {"purge_protection": keyvault.purge_protection(emulator.store)}
+
     def outage(payload: dict[str, Any], request: Request) -> Any:
         region = str(payload.get("region", "australiaeast")).replace(" ", "").lower()
         if payload.get("active", True):
@@ -235,6 +243,7 @@ def routes(emulator: Emulator) -> list[Route]:
         Route("/_emulator/faults/fail-next", guarded(fail_next), methods=["POST"]),
         Route("/_emulator/faults/fail-lro", guarded(fail_lro), methods=["POST"]),
         Route("/_emulator/faults/outage", guarded(outage), methods=["POST"]),
+        Route("/_emulator/keyvault/vault", guarded(vault), methods=["POST"]),
         Route("/_emulator/throttle", guarded(throttle), methods=["POST"]),
         Route("/_emulator/limits", guarded(limits), methods=["POST"]),
         Route("/_emulator/lro", guarded(lro_seconds), methods=["POST"]),

@@ -340,6 +340,13 @@ def seed_fleet(
             )
             geo = b.sql_server(geo_rg["id"], f"sql-fleetwise-ase-{suffix}", GEO_REGION, role="geo")
             primary["_meta"]["geo_server_id"] = geo["id"]
+            # The legacy server keeps Azure's other CMK level: one server TDE protector in Key
+            # Vault shared by all its tenants (the others have a key per database).
+            server_kid = (
+                _server_level_key(b, primary, geo, vault, keys_table, config.seed)
+                if tls == "1.0"
+                else None
+            )
             servers_out.append(
                 {
                     "id": primary["id"],
@@ -388,6 +395,7 @@ def seed_fleet(
                             vault,
                             keys_table,
                             {k: tenant_index in v for k, v in violations.items()},
+                            server_kid,
                         )
                     )
                     tenant_index += 1
@@ -416,8 +424,12 @@ def _tenant(
     vault: str,
     keys_table: dict[str, JSON],
     flags: dict[str, bool],
+    server_kid: str | None = None,
 ) -> JSON:
     rng = b.rng
+    if server_kid is not None:
+        # The server's protector is customer-managed: nothing service-managed to report.
+        flags = {**flags, "service_managed_tde": False}
     slug = slugify(display)
     tags = {TENANT_TAG: slug}
     rg = b.resource_group(sub, f"rg-{slug}", PRIMARY_REGION, tags)
@@ -447,21 +459,24 @@ def _tenant(
                 "exportable": False,
             }
         )
-    keys_table[key_name.lower()] = {
-        "name": key_name,
-        "tags": dict(tags),
-        "versions": versions,
-        "rotation_policy": None,
-        "deleted": None,
-        "managed": False,
-    }
+    # (The versions above are drawn even for a server-level tenant, so that the fleet's other
+    # random choices stay as they were before the server-level key existed.)
+    if server_kid is None:
+        keys_table[key_name.lower()] = {
+            "name": key_name,
+            "tags": dict(tags),
+            "versions": versions,
+            "rotation_policy": None,
+            "deleted": None,
+            "managed": False,
+        }
     kids = [f"{vault}/keys/{key_name}/{v['version']}" for v in versions]
     current_kid = kids[-1]
     for kid, version in zip(kids, versions, strict=True):
         thumbprint = f"{rng.getrandbits(160):040X}"
         # Every version stays a server key, on the primary and on the geo server: restores of
         # older backups (and geo-restores) need every version used since.
-        for holder in (server, geo):
+        for holder in (server, geo) if server_kid is None else ():
             b.put(
                 {
                     "id": f"{holder['id']}/keys/{server_key_name(kid)}",
@@ -485,7 +500,7 @@ def _tenant(
     db_name = f"db-{slug}"
     db_id = f"{server['id']}/databases/{db_name}"
     redundancy = "Local" if flags["backup_local"] else "Geo"
-    cmk = not flags["service_managed_tde"]
+    cmk = not flags["service_managed_tde"] and server_kid is None
     max_size = rng.choice((32, 50, 100, 250)) * 1024**3
     database: JSON = {
         "id": db_id,
@@ -799,12 +814,91 @@ def _tenant(
         "geo_server_name": geo["name"],
         "geo_server_id": geo["id"],
         "geo_region": GEO_REGION,
-        "key_name": key_name,
-        "key_id": current_kid,
+        "key_name": key_name if server_kid is None else server_kid.split("/")[-2],
+        "key_id": current_kid if server_kid is None else server_kid,
+        "key_level": "database" if server_kid is None else "server",
         "app_insights_id": app_insights_id,
         "geo_secondary_database_id": database["_meta"].get("geo_secondary_id"),
         "seeded_issues": sorted(k for k, v in flags.items() if v and k != "geo_replicated"),
     }
+
+
+def _server_level_key(
+    b: FleetBuilder, server: JSON, geo: JSON, vault: str, keys_table: dict[str, JSON], seed: Any
+) -> str:
+    """A Key Vault key `tde-<server>` (two versions) as the server's TDE protector; both versions
+    are server keys on the primary and the geo server. Drawn from a random stream of its own so
+    the rest of the fleet is the same with or without it. Returns the current versioned kid."""
+    rng = random.Random(f"{seed}-server-key-{server['name']}")  # noqa: S311 - seed data
+    key_name = f"tde-{server['name']}"
+    created = datetime.fromisoformat(server["_meta"]["created"])
+    versions: list[JSON] = []
+    for i in range(2):
+        made = created + (b.now - created) * (i / 2)
+        n, e = rsa_public_numbers(rng)
+        epoch = int(made.timestamp())
+        versions.append(
+            {
+                "version": key_version(rng),
+                "kty": "RSA",
+                "key_size": 2048,
+                "key_ops": ["wrapKey", "unwrapKey", "encrypt", "decrypt", "sign", "verify"],
+                "n": n,
+                "e": e,
+                "enabled": True,
+                "created": epoch,
+                "updated": epoch,
+                "nbf": None,
+                "exp": None,
+                "exportable": False,
+            }
+        )
+    keys_table[key_name.lower()] = {
+        "name": key_name,
+        "tags": {ROLE_TAG: "server-tde"},
+        "versions": versions,
+        "rotation_policy": None,
+        "deleted": None,
+        "managed": False,
+    }
+    kids = [f"{vault}/keys/{key_name}/{v['version']}" for v in versions]
+    for kid, version in zip(kids, versions, strict=True):
+        made_at = isoformat(datetime.fromtimestamp(version["created"], tz=UTC))
+        for holder in (server, geo):
+            b.put(
+                {
+                    "id": f"{holder['id']}/keys/{server_key_name(kid)}",
+                    "name": server_key_name(kid),
+                    "type": "Microsoft.Sql/servers/keys",
+                    "kind": "azurekeyvault",
+                    "location": holder["location"],
+                    "properties": {
+                        "serverKeyType": "AzureKeyVault",
+                        "uri": kid,
+                        "thumbprint": f"{rng.getrandbits(160):040X}",
+                        "creationDate": made_at,
+                        "autoRotationEnabled": False,
+                        "keyVersion": version["version"],
+                    },
+                }
+            )
+    history = [
+        {
+            "serverKeyName": server_key_name(kid),
+            "from": isoformat(datetime.fromtimestamp(v["created"], tz=UTC)),
+        }
+        for kid, v in zip(kids, versions, strict=True)
+    ]
+    for holder in (server, geo):
+        protector = b.store.resources[f"{holder['id']}/encryptionProtector/current".lower()]
+        protector["kind"] = "azurekeyvault"
+        protector["properties"] = {
+            "serverKeyName": server_key_name(kids[-1]),
+            "serverKeyType": "AzureKeyVault",
+            "autoRotationEnabled": False,
+        }
+        holder["_meta"]["protector_history"] = list(history)
+    return kids[-1]
 
 
 def _dropped_databases(b: FleetBuilder, tenants: list[JSON], sql_provider: Any) -> None:

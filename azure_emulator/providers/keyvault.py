@@ -44,7 +44,23 @@ CURVES: dict[str, ec.EllipticCurve] = {
 }
 # The emulator's one vault lives where the fleet does.
 VAULT_REGION = "australiaeast"
-RECOVERY = {"recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
+# Soft-delete is always on (Key Vault enforces it); purge protection is on unless the control API
+# turned it off: TDE with a customer-managed key requires both, and the vault's state shows on
+# every key as its recovery level ("Recoverable" = soft-delete + purge protection).
+VAULT = "keyvault_vault"
+RECOVERY_PROTECTED = {"recoveryLevel": "Recoverable", "recoverableDays": 90}
+RECOVERY_PURGEABLE = {"recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
+
+
+def purge_protection(store: Store) -> bool:
+    return bool(store.table(VAULT).get("settings", {}).get("purge_protection", True))
+
+
+def set_purge_protection(store: Store, enabled: bool) -> None:
+    store.table(VAULT)["settings"] = {"purge_protection": enabled}
+    store.touch()
+
+
 # Key Vault's documented floors for rotation policies.
 MIN_EXPIRY = timedelta(days=28)
 MIN_ROTATE_AFTER_CREATE = timedelta(days=7)
@@ -202,7 +218,7 @@ def _now(store: Store) -> int:
     return int(store.now().timestamp())
 
 
-def attributes(entry: JSON) -> JSON:
+def attributes(entry: JSON, store: Store) -> JSON:
     """Key Vault's attributes object: integer epoch times, optional fields left out."""
     found: JSON = {"enabled": bool(entry.get("enabled", True))}
     for field in ("nbf", "exp"):
@@ -210,7 +226,7 @@ def attributes(entry: JSON) -> JSON:
             found[field] = int(entry[field])
     found["created"] = int(entry["created"])
     found["updated"] = int(entry.get("updated") or entry["created"])
-    found.update(RECOVERY)
+    found.update(RECOVERY_PROTECTED if purge_protection(store) else RECOVERY_PURGEABLE)
     if entry.get("exportable") is not None:
         found["exportable"] = bool(entry["exportable"])
     return found
@@ -231,7 +247,7 @@ def bundle(req: ArmRequest, row: JSON, entry: JSON) -> JSON:
     for field in ("n", "e", "crv", "x", "y"):
         if entry.get(field):
             key[field] = entry[field]
-    body: JSON = {"key": key, "attributes": attributes(entry)}
+    body: JSON = {"key": key, "attributes": attributes(entry, req.store)}
     tags = _tags_of(row, entry)
     if tags:
         body["tags"] = tags
@@ -245,7 +261,7 @@ def item(req: ArmRequest, row: JSON, entry: JSON, *, versioned: bool) -> JSON:
     kid = f"{req.base_url}/keys/{row['name']}"
     body: JSON = {
         "kid": f"{kid}/{entry['version']}" if versioned else kid,
-        "attributes": attributes(entry),
+        "attributes": attributes(entry, req.store),
     }
     tags = _tags_of(row, entry)
     if tags:

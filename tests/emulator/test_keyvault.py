@@ -67,7 +67,7 @@ def test_it_creates_an_rsa_key_with_real_material_and_key_vault_shapes(emulator,
     assert key.properties.expires_on == expires
     assert key.properties.enabled is True
     assert key.properties.tags == {"purpose": "test"}
-    assert key.properties.recovery_level == "Recoverable+Purgeable"
+    assert key.properties.recovery_level == "Recoverable"
     raw = clients.raw(
         emulator,
         "GET",

@@ -30,6 +30,7 @@ from azure_emulator.providers.sql.common import (
     router,
 )
 from azure_emulator.providers.sql.keys import check_key_usable
+from azure_emulator.providers.sql.pools import check_pool_room
 from azure_emulator.providers.sql.restores import check_restore_limits, restore_source
 from azure_emulator.state import JSON, isoformat
 
@@ -278,6 +279,8 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
                     "ElasticPoolSkuCombinationInvalid",
                     "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
                 )
+            if str(db["properties"].get("elasticPoolId") or "").lower() != pool["id"].lower():
+                check_pool_room(req, server, pool, db)
             change["pool"] = pool["id"]
             change["sku"] = {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
         else:

@@ -39,6 +39,16 @@ def check_key_usable(store: Store, kid: str) -> None:
             "AzureKeyVaultKeyDisabled",
             "The operation could not be completed on the server because the Azure Key Vault key is disabled.",
         )
+    # The server's (or database's) identity wraps and unwraps the database encryption key with
+    # it: a key whose permitted operations lack either cannot protect TDE.
+    missing = [op for op in ("wrapKey", "unwrapKey") if op not in version.get("key_ops", [])]
+    if missing:
+        raise ArmError(
+            400,
+            "AzureKeyVaultMissingPermissions",
+            "The server requires the following Azure Key Vault permissions on the key: "
+            f"'Get, WrapKey, UnwrapKey'; the key does not permit {', '.join(missing)}.",
+        )
 
 
 @router.route(

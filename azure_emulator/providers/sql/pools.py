@@ -20,13 +20,55 @@ from azure_emulator.providers.sql.common import (
     require_server,
     router,
 )
-from azure_emulator.state import JSON
+from azure_emulator.state import JSON, Store
 
 if TYPE_CHECKING:
     from azure_emulator.runtime import Emulator
 
 
 # -- elastic pools ----------------------------------------------------------------------------------
+
+# Allowed "max eDTU per database" values of DTU pools (Learn: resource limits for elastic pools
+# using the DTU purchasing model); never above the pool's own eDTU.
+DTU_PER_DATABASE_MAX = (5, 10, 20, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 1000, 1500)
+
+
+def pool_members(store: Store, server_id: str, pool_id: str) -> list[JSON]:
+    return [
+        d
+        for d in live_databases(store, server_id)
+        if str(d["properties"].get("elasticPoolId") or "").lower() == pool_id.lower()
+    ]
+
+
+def check_per_database(sku_name: str, capacity: float, per_db: JSON, databases: int) -> None:
+    """Azure's per-database limits of a pool (Elastic Pools - Update error list): the max per
+    database within the pool's capacity and (DTU) one of the allowed values; the min at most the
+    max, and the mins of all member databases together within the pool's capacity."""
+    dtu = not sku_name.startswith(("GP_", "BC_", "HS_"))
+    unit = "DTU" if dtu else "vCore"
+    low = float(per_db.get("minCapacity") or 0)
+    high = float(per_db.get("maxCapacity") or 0)
+    if high > capacity:
+        raise bad_request(
+            "ElasticPoolDbDtuMaxAboveLimit",
+            f"The requested per database {unit} max ({high:g}) is too high for the elastic pool "
+            f"({capacity:g} {unit}).",
+        )
+    if dtu and high and high not in DTU_PER_DATABASE_MAX and high != capacity:
+        raise bad_request(
+            "InvalidInputValueForDatabaseDtuMax",
+            f"The per database DTU max {high:g} is not one of the allowed values: "
+            + ", ".join(str(v) for v in DTU_PER_DATABASE_MAX if v <= capacity)
+            + ".",
+        )
+    if low > high or low * databases > capacity:
+        raise bad_request(
+            "ElasticPoolDbDtuMinAboveLimit",
+            f"The requested per database {unit} min ({low:g}) is too high: with {databases} "
+            f"databases the pool would reserve {low * databases:g} of its {capacity:g} {unit}"
+            + (f", and it is above the per database max ({high:g})." if low > high else "."),
+        )
 
 
 def _render_pool(pool: JSON) -> JSON:
@@ -88,10 +130,17 @@ def pool_update(req: ArmRequest) -> Response:
                 "MismatchedSkuNameAndCapacity",
                 f"Mismatch between SKU name '{name}' and capacity '{capacity}'.",
             )
-    used = sum(
-        int(d.get("_meta", {}).get("used_bytes", 0))
-        for d in live_databases(req.store, server["id"])
-        if str(d["properties"].get("elasticPoolId") or "").lower() == pool["id"].lower()
+    members = pool_members(req.store, server["id"], pool["id"])
+    used = sum(int(d.get("_meta", {}).get("used_bytes", 0)) for d in members)
+    capacity = (sku or {}).get("capacity", pool["sku"].get("capacity"))
+    check_per_database(
+        pool["sku"]["name"] if not sku else sku.get("name", pool["sku"]["name"]),
+        float(capacity or 0),
+        {
+            **pool["properties"].get("perDatabaseSettings", {}),
+            **(props.get("perDatabaseSettings") or {}),
+        },
+        len(members),
     )
     if "maxSizeBytes" in props and int(props["maxSizeBytes"]) < used:
         raise bad_request(
@@ -135,3 +184,19 @@ def _pool_updated(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
         pool["properties"].update(op["args"].get("properties") or {})
         emulator.store.put(pool)
     return pool
+
+
+def check_pool_room(req: ArmRequest, server: JSON, pool: JSON, db: JSON) -> None:
+    """A database moving in must fit the pool's storage (the data it holds, not its max size)."""
+    members = pool_members(req.store, server["id"], pool["id"])
+    used = sum(int(d.get("_meta", {}).get("used_bytes", 0)) for d in members)
+    incoming = int(db.get("_meta", {}).get("used_bytes", 0))
+    limit = int(pool["properties"].get("maxSizeBytes") or 0)
+    if limit and used + incoming > limit:
+        over = (used + incoming - limit) / 1024**3
+        raise bad_request(
+            "ElasticPoolOverStorage",
+            f"The elastic pool '{pool['name']}' has {limit / 1024**3:.1f} GB of storage and "
+            f"{used / 1024**3:.1f} GB in use; database '{db['name']}' holds "
+            f"{incoming / 1024**3:.1f} GB and would overflow it by {over:.1f} GB.",
+        )

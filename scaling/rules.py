@@ -1,0 +1,202 @@
+"""Scaling guard rails as pure functions: allowed SKUs and limits (from settings), scaling below
+the recent 24 h peak, the cost that needs a second admin, and a pool's headroom for a move.
+
+Inputs are plain numbers the caller read at plan time (the plan, pool and database as they are,
+their recent peaks from Azure Monitor); outputs are sentences a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class ScalingLimits:
+    """What admins may choose, and what it costs. Settings: SCALING_LIMITS (docs/scaling.md)."""
+
+    plan_skus: tuple[str, ...] = ("S1", "S2", "S3", "P0v3", "P1v3", "P2v3", "P3v3")
+    plan_max_instances: int = 10
+    dtu_pool_capacities: tuple[int, ...] = (50, 100, 200, 300, 400, 800, 1200, 1600)
+    vcore_pool_capacities: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 16, 20, 24, 32)
+    single_database_skus: tuple[str, ...] = ("S0", "S1", "S2", "S3", "S4", "S6", "P1", "P2")
+    # Monthly price per plan instance by SKU, per pool eDTU and per pool vCore (list prices,
+    # AUD, rounded: good enough to decide whether a second admin looks at the change).
+    plan_instance_price: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "S1": 110.0,
+            "S2": 220.0,
+            "S3": 440.0,
+            "P0v3": 125.0,
+            "P1v3": 250.0,
+            "P2v3": 500.0,
+            "P3v3": 1000.0,
+        }
+    )
+    pool_edtu_price: float = 2.3
+    pool_vcore_price: float = 560.0
+    # A change that adds more than this per month needs a second admin's approval.
+    approval_threshold: float = 500.0
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, object] | None) -> ScalingLimits:
+        if not values:
+            return cls()
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"Unknown SCALING_LIMITS keys: {', '.join(sorted(unknown))}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})  # type: ignore[arg-type]
+
+
+# Relative compute of App Service SKUs (cores per instance), to compare a peak across SKUs.
+PLAN_SKU_CORES: Mapping[str, float] = {
+    "B1": 1,
+    "B2": 2,
+    "B3": 4,
+    "S1": 1,
+    "S2": 2,
+    "S3": 4,
+    "P0v3": 1,
+    "P1v3": 2,
+    "P2v3": 4,
+    "P3v3": 8,
+}
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    sku: str
+    instances: int
+    target_sku: str
+    target_instances: int
+    # Highest CPU % of the plan (average over its instances) in the last 24 h.
+    peak_cpu_percent: float
+
+
+def plan_change_refusals(
+    change: PlanChange, limits: ScalingLimits, *, override_reason: str = ""
+) -> list[str]:
+    problems: list[str] = []
+    if change.target_sku not in limits.plan_skus:
+        problems.append(
+            f"{change.target_sku} is not an allowed plan SKU; allowed: {', '.join(limits.plan_skus)}."
+        )
+    if not 1 <= change.target_instances <= limits.plan_max_instances:
+        problems.append(
+            f"{change.target_instances} instances is outside the allowed 1-{limits.plan_max_instances}."
+        )
+    if change.target_sku not in PLAN_SKU_CORES or change.sku not in PLAN_SKU_CORES:
+        return problems
+    used = PLAN_SKU_CORES[change.sku] * change.instances * change.peak_cpu_percent / 100
+    target = PLAN_SKU_CORES[change.target_sku] * change.target_instances
+    if used > target and not override_reason.strip():
+        problems.append(
+            f"{change.target_instances} × {change.target_sku} is below the last 24 h peak "
+            f"({change.peak_cpu_percent:.0f}% CPU of {change.instances} × {change.sku} = "
+            f"{used:.1f} cores, the target has {target:g}): tick the override and give a reason."
+        )
+    return problems
+
+
+def plan_monthly_cost(sku: str, instances: int, limits: ScalingLimits) -> float | None:
+    price = limits.plan_instance_price.get(sku)
+    return None if price is None else price * instances
+
+
+def pool_monthly_cost(capacity: int, *, vcore: bool, limits: ScalingLimits) -> float:
+    return capacity * (limits.pool_vcore_price if vcore else limits.pool_edtu_price)
+
+
+def needs_second_approval(
+    *, before: float | None, after: float | None, limits: ScalingLimits
+) -> bool:
+    """A change that raises the monthly cost by more than the threshold (or whose cost is
+    unknown) needs a second admin."""
+    if before is None or after is None:
+        return True
+    return after - before > limits.approval_threshold
+
+
+@dataclass(frozen=True)
+class PoolChange:
+    vcore: bool
+    capacity: int
+    target_capacity: int
+    # The pool's peak compute in the last 24 h, in its own unit (eDTU or vCores).
+    peak_used: float
+    per_database_max: float
+    target_per_database_max: float
+
+
+def pool_change_refusals(
+    change: PoolChange, limits: ScalingLimits, *, override_reason: str = ""
+) -> list[str]:
+    unit = "vCores" if change.vcore else "eDTU"
+    allowed = limits.vcore_pool_capacities if change.vcore else limits.dtu_pool_capacities
+    problems: list[str] = []
+    if change.target_capacity not in allowed:
+        problems.append(
+            f"{change.target_capacity} {unit} is not an allowed pool size; allowed: "
+            f"{', '.join(str(a) for a in allowed)}."
+        )
+    if change.target_per_database_max > change.target_capacity:
+        problems.append(
+            f"The per-database max ({change.target_per_database_max:g} {unit}) cannot exceed the "
+            f"pool's {change.target_capacity} {unit}."
+        )
+    if change.peak_used > change.target_capacity and not override_reason.strip():
+        problems.append(
+            f"{change.target_capacity} {unit} is below the last 24 h peak of "
+            f"{change.peak_used:.0f} {unit}: tick the override and give a reason."
+        )
+    return problems
+
+
+@dataclass(frozen=True)
+class PoolRoom:
+    name: str
+    vcore: bool
+    capacity: int
+    max_size_bytes: int
+    per_database_max: float
+    used_bytes: int
+    # The pool's peak compute in the last 24 h (eDTU or vCores).
+    peak_used: float
+
+
+@dataclass(frozen=True)
+class Incoming:
+    name: str
+    used_bytes: int
+    # The database's own peak compute in the last 24 h, in the target pool's unit.
+    peak_used: float
+
+
+def pool_headroom_refusals(pool: PoolRoom, database: Incoming) -> list[str]:
+    """Why `database` does not fit `pool`, in words that say by how much (empty: it fits)."""
+    unit = "vCores" if pool.vcore else "DTU"
+    problems = []
+    storage_after = pool.used_bytes + database.used_bytes
+    if storage_after > pool.max_size_bytes:
+        problems.append(
+            f"Moving {database.name} into {pool.name} would overflow its storage by "
+            f"{(storage_after - pool.max_size_bytes) / GB:.1f} GB "
+            f"({pool.used_bytes / GB:.1f} + {database.used_bytes / GB:.1f} of "
+            f"{pool.max_size_bytes / GB:.1f} GB)."
+        )
+    compute_after = pool.peak_used + database.peak_used
+    if compute_after > pool.capacity:
+        problems.append(
+            f"At the last 24 h peaks {pool.name} would overflow by "
+            f"{compute_after - pool.capacity:.0f} {unit} ({pool.peak_used:.0f} + "
+            f"{database.peak_used:.0f} of {pool.capacity} {unit})."
+        )
+    if database.peak_used > pool.per_database_max:
+        problems.append(
+            f"{database.name} peaked at {database.peak_used:.0f} {unit}, above {pool.name}'s "
+            f"per-database max of {pool.per_database_max:g} {unit}."
+        )
+    return problems

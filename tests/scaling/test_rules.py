@@ -1,0 +1,112 @@
+"""scaling.rules: allowed SKUs and limits, below-peak overrides, second approvals, pool headroom."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaling.rules import (
+    GB,
+    Incoming,
+    PlanChange,
+    PoolChange,
+    PoolRoom,
+    ScalingLimits,
+    needs_second_approval,
+    plan_change_refusals,
+    plan_monthly_cost,
+    pool_change_refusals,
+    pool_headroom_refusals,
+)
+
+LIMITS = ScalingLimits()
+
+
+def test_a_plan_sku_outside_the_allowed_list_is_refused():
+    problems = plan_change_refusals(PlanChange("P1v3", 2, "P3mv3", 2, 10), LIMITS)
+
+    assert problems == [
+        "P3mv3 is not an allowed plan SKU; allowed: S1, S2, S3, P0v3, P1v3, P2v3, P3v3."
+    ]
+
+
+def test_too_many_instances_are_refused():
+    problems = plan_change_refusals(PlanChange("P1v3", 2, "P1v3", 11, 10), LIMITS)
+
+    assert problems == ["11 instances is outside the allowed 1-10."]
+
+
+def test_scaling_a_plan_below_its_24h_peak_needs_an_override_with_a_reason():
+    change = PlanChange("P2v3", 2, "P1v3", 1, peak_cpu_percent=60)  # 4.8 cores used, 2 offered
+
+    (problem,) = plan_change_refusals(change, LIMITS)
+    assert "below the last 24 h peak" in problem and "4.8 cores" in problem
+    assert plan_change_refusals(change, LIMITS, override_reason="   ") == [problem]
+    assert plan_change_refusals(change, LIMITS, override_reason="quarter-end is over") == []
+
+
+def test_scaling_down_above_the_peak_needs_no_override():
+    assert plan_change_refusals(PlanChange("P2v3", 2, "P1v3", 2, 40), LIMITS) == []
+
+
+def test_a_change_costing_more_than_the_threshold_needs_a_second_admin():
+    before = plan_monthly_cost("P1v3", 2, LIMITS)
+    assert not needs_second_approval(
+        before=before, after=plan_monthly_cost("P1v3", 3, LIMITS), limits=LIMITS
+    )
+    assert needs_second_approval(
+        before=before, after=plan_monthly_cost("P2v3", 3, LIMITS), limits=LIMITS
+    )
+    assert needs_second_approval(before=None, after=100.0, limits=LIMITS)
+
+
+def test_a_pool_size_below_its_peak_or_outside_the_list_is_refused():
+    change = PoolChange(
+        vcore=False,
+        capacity=400,
+        target_capacity=250,
+        peak_used=310,
+        per_database_max=100,
+        target_per_database_max=100,
+    )
+
+    problems = pool_change_refusals(change, LIMITS)
+
+    assert len(problems) == 2
+    assert "250 eDTU is not an allowed pool size" in problems[0]
+    assert "below the last 24 h peak of 310 eDTU" in problems[1]
+
+
+def test_a_pools_per_database_max_cannot_exceed_its_capacity():
+    change = PoolChange(False, 400, 200, 50, 100, 300)
+
+    assert pool_change_refusals(change, LIMITS) == [
+        "The per-database max (300 eDTU) cannot exceed the pool's 200 eDTU."
+    ]
+
+
+def test_a_move_that_overflows_the_target_pool_says_by_how_much():
+    pool = PoolRoom("pool-02", False, 200, 100 * GB, 50, int(95.5 * GB), peak_used=150)
+    database = Incoming("db-acme", int(7 * GB), peak_used=60)
+
+    problems = pool_headroom_refusals(pool, database)
+
+    assert problems == [
+        "Moving db-acme into pool-02 would overflow its storage by 2.5 GB (95.5 + 7.0 of 100.0 GB).",
+        "At the last 24 h peaks pool-02 would overflow by 10 DTU (150 + 60 of 200 DTU).",
+        "db-acme peaked at 60 DTU, above pool-02's per-database max of 50 DTU.",
+    ]
+
+
+def test_a_move_that_fits_has_no_refusal():
+    pool = PoolRoom("pool-02", True, 8, 512 * GB, 2, 100 * GB, peak_used=3.5)
+
+    assert pool_headroom_refusals(pool, Incoming("db-acme", 5 * GB, peak_used=1)) == []
+
+
+def test_limits_come_from_settings_and_unknown_keys_are_refused():
+    limits = ScalingLimits.from_settings({"plan_skus": ["P1v3"], "approval_threshold": 50})
+
+    assert limits.plan_skus == ("P1v3",)
+    assert limits.approval_threshold == 50
+    with pytest.raises(ValueError, match="plan_sku"):
+        ScalingLimits.from_settings({"plan_sku": ["P1v3"]})
