@@ -8,8 +8,10 @@ message for the person and leaves everything as it was.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,6 +129,27 @@ def _point_in_time_source(
     return None
 
 
+def _azure_failures_refuse[**P, R](plan: Callable[P, R]) -> Callable[P, R]:
+    """Any Azure failure while planning is a refusal that says what happened, never a 500.
+    On a page the SDK works to a budget of a few seconds (portal/azure/web_profile.py), so a
+    slow or throttled Azure ends here quickly."""
+
+    @wraps(plan)
+    def planned(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return plan(*args, **kwargs)
+        except AzureTransientError as exc:
+            raise RestoreRefusedError(
+                f"Azure is busy or slow to answer right now ({exc}). Nothing was queued; "
+                "try again in a minute."
+            ) from exc
+        except AzureError as exc:
+            raise RestoreRefusedError(f"Azure refused a read the plan needs: {exc}") from exc
+
+    return planned
+
+
+@_azure_failures_refuse
 def restore_plan(
     *, tenant: Tenant, user: User, request: RestoreRequest, now: datetime | None = None
 ) -> RestorePlan:

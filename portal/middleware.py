@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from portal.azure.connection import azure_connection
+from portal.azure.web_profile import web_budget
 
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -105,3 +106,15 @@ class AnonymousWritesRefused:
 
             return permission_denied(request, PermissionDenied("Sign in first."))
         return self.get_response(request)
+
+
+class AzureWebBudget:
+    """Every page answers within a few seconds whatever Azure does: any SDK call made while
+    answering uses the web profile and shares AZURE_WEB_BUDGET_SECONDS (portal/azure/web_profile.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        with web_budget(settings.AZURE_WEB_BUDGET_SECONDS):
+            return self.get_response(request)

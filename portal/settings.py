@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
+    "portal.middleware.AzureWebBudget",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -273,6 +274,9 @@ AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="https://login.mi
 AZURE_METRICS_ENDPOINT = env.str(
     "AZURE_METRICS_ENDPOINT", default="https://australiaeast.metrics.monitor.azure.com"
 )
+# Pages never wait on Azure longer than this in all (SDK calls made while answering a page use
+# short timeouts and at most one retry; portal/azure/web_profile.py).
+AZURE_WEB_BUDGET_SECONDS = env.float("AZURE_WEB_BUDGET_SECONDS", default=8.0)
 # Seconds between polls of a long-running operation when Azure sends no Retry-After.
 AZURE_POLLING_INTERVAL = env.float("AZURE_POLLING_INTERVAL", default=5.0)
 AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE = env.bool(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core.credentials import TokenCredential
@@ -22,6 +23,7 @@ from azure.mgmt.web import WebSiteManagementClient
 from azure.monitor.querymetrics import MetricsClient
 from django.conf import settings
 
+from portal.azure import web_profile
 from portal.azure.connection import AzureConnection, PerConnection
 
 ClientT = TypeVar("ClientT")
@@ -36,25 +38,35 @@ def polling_interval() -> float:
     return float(getattr(settings, "AZURE_POLLING_INTERVAL", POLLING_INTERVAL))
 
 
-def _transport_options(connection: AzureConnection) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "connection_timeout": 10,
-        "read_timeout": 60,
-        # Three status retries honour Retry-After on 429/503; the caller's task retry does the rest.
-        "retry_total": 3,
-        "retry_backoff_factor": 0.8,
-        "retry_backoff_max": 30,
-    }
+def _transport_options(connection: AzureConnection, *, web: bool = False) -> dict[str, Any]:
+    options: dict[str, Any] = (
+        {
+            "connection_timeout": web_profile.CONNECT_TIMEOUT_SECONDS,
+            "read_timeout": web_profile.READ_TIMEOUT_SECONDS,
+            "retry_total": 1,
+        }
+        if web
+        else {
+            "connection_timeout": 10,
+            "read_timeout": 60,
+            # Three status retries honour Retry-After on 429/503; the task retry does the rest.
+            "retry_total": 3,
+            "retry_backoff_factor": 0.8,
+            "retry_backoff_max": 30,
+        }
+    )
     if connection.ca_bundle:
         options["connection_verify"] = connection.ca_bundle
     return options
 
 
 class AzureClients:
-    """Clients for one connection; thread-safe, each built on first use and then reused."""
+    """Clients for one connection; thread-safe, each built on first use and then reused.
+    `web=True` builds them with the web profile (portal/azure/web_profile.py)."""
 
-    def __init__(self, connection: AzureConnection) -> None:
+    def __init__(self, connection: AzureConnection, *, web: bool = False) -> None:
         self.connection = connection
+        self.web_profile = web
         # Re-entrant: building a client (under the lock) asks for the credential (also under it).
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, str], Any] = {}
@@ -71,11 +83,12 @@ class AzureClients:
                         conn.client_secret,
                         authority=conn.authority_host,
                         disable_instance_discovery=True,
-                        **_transport_options(conn),
+                        **_transport_options(conn, web=self.web_profile),
                     )
                 else:
                     self._credential = DefaultAzureCredential(
-                        authority=conn.authority_host, **_transport_options(conn)
+                        authority=conn.authority_host,
+                        **_transport_options(conn, web=self.web_profile),
                     )
             return self._credential
 
@@ -86,11 +99,17 @@ class AzureClients:
             client: ClientT = self._cache[(kind, key)]
             return client
 
+    def _client_kwargs(self) -> dict[str, Any]:
+        options = _transport_options(self.connection, web=self.web_profile)
+        if self.web_profile:
+            options["retry_policy"] = web_profile.WebRetryPolicy()
+        return options
+
     def _arm_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.connection.arm_endpoint,
             "polling_interval": polling_interval(),
-            **_transport_options(self.connection),
+            **self._client_kwargs(),
         }
 
     def sql(self, subscription_id: str) -> SqlManagementClient:
@@ -142,7 +161,7 @@ class AzureClients:
                 vault_url,
                 self.credential(),
                 verify_challenge_resource=self.connection.keyvault_verify_challenge_resource,
-                **_transport_options(self.connection),
+                **self._client_kwargs(),
             ),
         )
 
@@ -153,9 +172,25 @@ class AzureClients:
             lambda: MetricsClient(
                 self.connection.metrics_endpoint,
                 self.credential(),
-                **_transport_options(self.connection),
+                **self._client_kwargs(),
             ),
         )
 
 
-azure_clients = PerConnection(AzureClients)
+class _ClientsForThisContext:
+    """`azure_clients()`: the web-profile clients while a page is answered (inside
+    `web_profile.web_budget`), the patient ones elsewhere (workers, commands)."""
+
+    def __init__(self) -> None:
+        self._patient = PerConnection(AzureClients)
+        self._web = PerConnection(partial(AzureClients, web=True))
+
+    def __call__(self) -> AzureClients:
+        return self._web() if web_profile.in_web_profile() else self._patient()
+
+    def cache_clear(self) -> None:
+        self._patient.cache_clear()
+        self._web.cache_clear()
+
+
+azure_clients = _ClientsForThisContext()
