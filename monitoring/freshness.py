@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-DEFAULT_HOT_REFRESH_SECONDS = 300
+# The hot sources' cadence when MONITORING_HOT_INTERVAL_SECONDS is not set.
+DEFAULT_HOT_INTERVAL_SECONDS = 120
 
 
 def hot_refresh_interval() -> timedelta:
     return timedelta(
-        seconds=getattr(settings, "MONITORING_HOT_REFRESH_SECONDS", DEFAULT_HOT_REFRESH_SECONDS)
+        seconds=getattr(settings, "MONITORING_HOT_INTERVAL_SECONDS", DEFAULT_HOT_INTERVAL_SECONDS)
     )
 
 

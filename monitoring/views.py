@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -120,8 +120,19 @@ def alerts(request: HttpRequest) -> HttpResponse:
     if data.get("tenant"):
         found = found.filter(tenant__slug=data["tenant"])
     page = Paginator(found.order_by(SEVERITY_RANK.asc(), "-generated_at"), ALERT_PAGE_SIZE)
+    open_by_severity = dict(
+        alerts_for_user(request.user)
+        .filter(status__in=DefenderAlert.OPEN_STATUSES)
+        .values_list("severity")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     context = {
         "form": form,
+        "open_by_severity": [
+            (value, label, open_by_severity.get(value, 0))
+            for value, label in DefenderAlert.Severity.choices
+        ],
         "page": page.get_page(request.GET.get("page")),
         "can_triage": request.user.has_perm(TRIAGE_ALERT),
         "query": _without(params, "page"),

@@ -28,6 +28,12 @@ def _moment(value: datetime | str | None) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _ago(moment: datetime) -> str:
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, timezone.now(), depth=1)} ago"
+
+
 @register.inclusion_tag("monitoring/_as_of.html")
 def as_of(value: datetime | str | None, prefix: str = "as of") -> dict[str, Any]:
     """'as of 3 min ago', local time and UTC on hover, marked when stale."""
@@ -37,7 +43,7 @@ def as_of(value: datetime | str | None, prefix: str = "as of") -> dict[str, Any]
     return {
         "moment": moment,
         "prefix": prefix,
-        "ago": timesince(moment, timezone.now(), depth=1),
+        "ago": _ago(moment),
         "exact": describe(moment, _zone()),
         "stale": is_stale(moment),
     }
@@ -54,7 +60,7 @@ def local_clock(value: datetime | str | None) -> str:
 def ago(value: datetime | str | None) -> str:
     """'12 minutes ago' (one unit), or '—'."""
     moment = _moment(value)
-    return f"{timesince(moment, timezone.now(), depth=1)} ago" if moment else "—"
+    return _ago(moment) if moment else "—"
 
 
 @register.filter

@@ -116,6 +116,13 @@ def test_the_alerts_page_lists_open_alerts_most_severe_first(client, support, al
 
     assert alert_rows(body) == [alerts["high"].pk, alerts["low"].pk]
     assert "Old port scan" not in body
+    counts = re.search(r'id="open-alert-counts">(.*?)</p>', body, re.S).group(1)
+    assert re.findall(r">(\d+ \w+)</a>", counts) == [
+        "1 high",
+        "0 medium",
+        "1 low",
+        "0 informational",
+    ]
     assert body.count('name="action" value="dismiss"') == 2
 
 
