@@ -22,6 +22,8 @@ ROTATE_KEY = "portal.rotate_key"
 MANAGE_CATALOGUE = "portal.manage_catalogue"
 TRIAGE_ALERT = "portal.triage_alert"
 VIEW_AUDIT = "portal.view_auditevent"
+# Admins manage people's portal settings; lifting a break-glass lockout is one of them.
+UNLOCK_SIGN_IN = "portal.change_staffprofile"
 
 CELERY_BEAT_MODELS = (
     "periodictask",

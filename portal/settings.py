@@ -306,6 +306,24 @@ if PRODUCTION and (
 ):
     raise ImproperlyConfigured(" ".join(refusals))
 
+# Break-glass throttling (portal/break_glass.py): this many failures per username and source
+# address within the window lock that pair out for the lockout; `manage.py break_glass_unlock`
+# lifts it (audited).
+BREAK_GLASS_MAX_FAILURES = env.int("BREAK_GLASS_MAX_FAILURES", default=5)
+BREAK_GLASS_FAILURE_WINDOW_SECONDS = env.int("BREAK_GLASS_FAILURE_WINDOW_SECONDS", default=15 * 60)
+BREAK_GLASS_LOCKOUT_MINUTES = env.int("BREAK_GLASS_LOCKOUT_MINUTES", default=30)
+
+# `default` is per process; `shared` is seen by every process (a table in the portal's own
+# database, created by migrate): sign-in throttling must hold across web workers, and must not
+# depend on Redis, since break-glass is the way in when other things are down.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "portal_cache",
+    },
+}
+
 if PORTAL_AZURE == "azure":
     require_present(
         "PORTAL_AZURE=azure",

@@ -17,8 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from portal import break_glass
 from portal.audit import audit_record
 from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sign_out_url
+from portal.middleware import client_ip
 from portal.models import AuditEvent
 from portal.services import IdentityConflictError, NoPortalAccessError, staff_sign_in
 
@@ -145,6 +147,9 @@ class BreakGlassForm(AuthenticationForm):
 
 
 class BreakGlassSignIn(LoginView):
+    """Django's password form, throttled: after BREAK_GLASS_MAX_FAILURES failures a username
+    is locked out from that address; while locked, no password is even checked."""
+
     form_class = BreakGlassForm
     template_name = "portal/break_glass.html"
     redirect_authenticated_user = False
@@ -154,7 +159,37 @@ class BreakGlassSignIn(LoginView):
             raise Http404("Break-glass sign-in is turned off.")
         return super().dispatch(request, *args, **kwargs)
 
+    def _attempt(self) -> tuple[str, str]:
+        username = str(self.request.POST.get("username", ""))[:150]
+        return username, client_ip(self.request) or ""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username, source_ip = self._attempt()
+        lockout = break_glass.lockout_for(username=username, source_ip=source_ip)
+        if lockout is None:
+            return super().post(request, *args, **kwargs)
+        audit_record(
+            action="auth.break_glass",
+            actor_name=username,
+            outcome=AuditEvent.Outcome.FAILURE,
+            request=request,
+            details={"errors": ["locked out"], "locked_until": lockout.until.isoformat()},
+        )
+        return self._locked_page(lockout)
+
+    def _locked_page(self, lockout: break_glass.Lockout) -> HttpResponse:
+        # An unbound form: a locked-out attempt must not have its password checked at all.
+        context = self.get_context_data(form=self.form_class(self.request))
+        context["locked"] = (
+            "Too many failed attempts: break-glass sign-in for this account is locked from your "
+            f"address until {lockout.until:%H:%M} UTC. An admin can lift the lock "
+            "(manage.py break_glass_unlock)."
+        )
+        return self.render_to_response(context, status=429)
+
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        username, source_ip = self._attempt()
+        break_glass.break_glass_success(username=username, source_ip=source_ip)
         response = super().form_valid(form)
         audit_record(
             action="auth.break_glass",
@@ -172,6 +207,12 @@ class BreakGlassSignIn(LoginView):
             request=self.request,
             details={"errors": [e for errors in form.errors.values() for e in errors]},
         )
+        username, source_ip = self._attempt()
+        lockout = break_glass.break_glass_failure_record(
+            username=username, source_ip=source_ip, request=self.request
+        )
+        if lockout is not None:
+            return self._locked_page(lockout)
         return super().form_invalid(form)
 
 

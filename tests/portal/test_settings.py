@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,15 @@ def test_production_refuses_to_start_with_an_unsafe_setting(variable, value, mes
     result = run_manage("check", env={**PRODUCTION_ENV, variable: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_migrate_creates_the_table_of_the_cache_every_process_shares(tmp_path):
+    database = tmp_path / "portal.sqlite3"
+    result = run_manage(
+        "migrate",
+        env={"PORTAL_ENVIRONMENT": "demo", "DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "portal_cache" in tables
