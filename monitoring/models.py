@@ -33,6 +33,7 @@ class Source(models.TextChoices):
     BACKUPS = "backups", "Backups"
     APP_INSIGHTS = "app_insights", "Application Insights"
     POSTURE = "posture", "Posture configuration"
+    SERIES = "series", "24 h metric series"
 
 
 class TenantHealth(models.Model):
@@ -186,7 +187,7 @@ class DefenderAlert(models.Model):
 
     OPEN_STATUSES = (Status.ACTIVE, Status.IN_PROGRESS)
 
-    azure_id = models.CharField(max_length=600, unique=True, help_text="ARM id, lower case.")
+    azure_id = models.CharField(max_length=600, unique=True, help_text="ARM id, as Azure gives it.")
     name = models.CharField(max_length=200)
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="defender_alerts"
@@ -260,7 +261,7 @@ class RefreshRun(models.Model):
 
     class Kind(models.TextChoices):
         HOT = "hot", "Health, metrics and alerts"
-        BACKUPS = "backups", "Backups"
+        BACKUPS = "backups", "Backups and 24 h series"
         POSTURE = "posture", "Posture configuration"
         TENANT = "tenant", "One tenant, every source"
 

@@ -258,6 +258,17 @@ RESTORE_PRE_RESTORE_RETENTION_DAYS = env.int("RESTORE_PRE_RESTORE_RETENTION_DAYS
 RESTORE_MAX_PER_POOL = env.int("RESTORE_MAX_PER_POOL", default=4)
 RESTORE_MAX_PER_SUBSCRIPTION = env.int("RESTORE_MAX_PER_SUBSCRIPTION", default=20)
 
+# --- Monitoring (the refresh pipeline, docs/monitoring.md). ---
+# How often beat refreshes the hot sources (keep it equal to the "monitoring: hot sources" schedule
+# in the admin); data older than two intervals makes a tenant Unknown.
+MONITORING_HOT_INTERVAL_SECONDS = env.int("MONITORING_HOT_INTERVAL_SECONDS", default=120)
+MONITORING_REFRESH_NOW_COOLDOWN_SECONDS = env.int(
+    "MONITORING_REFRESH_NOW_COOLDOWN_SECONDS", default=60
+)
+MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS = env.int(
+    "MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS", default=60
+)
+
 # --- Azure (DESIGN.md §4). ---
 PORTAL_AZURE = require_choice(
     "PORTAL_AZURE",

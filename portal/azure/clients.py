@@ -25,6 +25,7 @@ from django.conf import settings
 
 from portal.azure import web_profile
 from portal.azure.connection import AzureConnection, PerConnection
+from portal.azure.meter import observe
 
 ClientT = TypeVar("ClientT")
 
@@ -109,6 +110,7 @@ class AzureClients:
         return {
             "base_url": self.connection.arm_endpoint,
             "polling_interval": polling_interval(),
+            "raw_response_hook": observe,
             **self._client_kwargs(),
         }
 
@@ -172,6 +174,7 @@ class AzureClients:
             lambda: MetricsClient(
                 self.connection.metrics_endpoint,
                 self.credential(),
+                raw_response_hook=observe,
                 **self._client_kwargs(),
             ),
         )

@@ -1,0 +1,161 @@
+"""Reading each hot source for a fleet: subscription- and server-scope lists, Resource Health
+(only what is not Available) and Defender alerts. Each function only reads Azure and returns a
+SourceResult; the pipeline applies it. A failure of one subscription or server marks only its
+tenants as unavailable for that source, with the reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitoring.fleet import Fleet, SourceResult
+from portal.azure import availability, defender, inventory
+from portal.azure import sql as azure_sql
+from portal.azure.errors import AzureError
+from tenants.models import Tenant
+
+
+def read_apps(fleet: Fleet) -> SourceResult:
+    result = SourceResult()
+    for key, subscription in fleet.subscriptions.items():
+        tenants = fleet.by_subscription[key]
+        try:
+            sites = inventory.sites_list(subscription)
+            plans = {p.id.lower(): p for p in inventory.plans_list(subscription)}
+        except AzureError as exc:
+            result.fail(tenants, f"App Service list failed: {exc}")
+            continue
+        seen = set()
+        for site in sites:
+            tenant = fleet.by_site.get(site.id.lower())
+            if tenant is None:
+                continue
+            seen.add(tenant.pk)
+            plan = plans.get(site.server_farm_id.lower())
+            result.set(
+                tenant,
+                app_state=site.state,
+                app_https_only=site.https_only,
+                plan_sku=plan.sku_name if plan else "",
+                plan_instances=plan.instances if plan else None,
+            )
+        missing = [t for t in tenants if t.pk not in seen]
+        result.fail(missing, "The App Service site was not found in its subscription.")
+    return result
+
+
+def read_databases(fleet: Fleet) -> SourceResult:
+    result = SourceResult()
+    for key, server_id in fleet.servers.items():
+        tenants = fleet.by_server[key]
+        try:
+            databases = azure_sql.databases_list(server_id)
+        except AzureError as exc:
+            result.fail(tenants, f"Database list failed: {exc}")
+            continue
+        seen = set()
+        for db in databases:
+            tenant = fleet.by_database.get(db.id.lower())
+            if tenant is None:
+                continue
+            seen.add(tenant.pk)
+            result.set(
+                tenant,
+                db_status=db.status,
+                db_service_objective=db.service_objective,
+                db_max_size_bytes=db.max_size_bytes,
+                backup_earliest=db.earliest_restore_date,
+                backup_redundancy=db.backup_storage_redundancy,
+                region=db.location.replace(" ", "").lower(),
+            )
+        missing = [t for t in tenants if t.pk not in seen]
+        result.fail(missing, "The database was not found on its server.")
+    return result
+
+
+def read_pools(fleet: Fleet) -> SourceResult:
+    """Pool rows (extra["pools"], by lower-case id); the pool's tenants get the pool's name."""
+    result = SourceResult(extra={"pools": {}, "failed": {}})
+    for key, server_id in fleet.servers.items():
+        try:
+            pools = inventory.pools_list(server_id)
+        except AzureError as exc:
+            for pool_key, tenants in fleet.by_pool.items():
+                if pool_key.startswith(key + "/"):
+                    result.extra["failed"][pool_key] = f"Elastic pool list failed: {exc}"
+                    result.fail(tenants, f"Elastic pool list failed: {exc}")
+            continue
+        for pool in pools:
+            result.extra["pools"][pool.id.lower()] = pool
+            for tenant in fleet.by_pool.get(pool.id.lower(), []):
+                result.set(tenant, pool_name=pool.name)
+    return result
+
+
+def read_resource_health(fleet: Fleet) -> SourceResult:
+    """Sites and databases not named by Resource Health's not-Available lists are Available."""
+    result = SourceResult()
+    for key, subscription in fleet.subscriptions.items():
+        tenants = fleet.by_subscription[key]
+        try:
+            rows = availability.availability_not_available(subscription)
+        except AzureError as exc:
+            result.fail(tenants, f"Resource Health failed: {exc}")
+            continue
+        for tenant in tenants:
+            result.set(
+                tenant,
+                app_availability="Available",
+                app_availability_reason="",
+                db_availability="Available",
+                db_availability_reason="",
+            )
+        for row in rows:
+            key_id = row.resource_id.lower()
+            site_owner = fleet.by_site.get(key_id)
+            prefix = "app" if site_owner else "db"
+            owner = site_owner or fleet.by_database.get(key_id)
+            if owner is not None:
+                result.set(
+                    owner,
+                    **{
+                        f"{prefix}_availability": row.state,
+                        f"{prefix}_availability_reason": row.summary[:500],
+                    },
+                )
+    return result
+
+
+def read_alerts(fleet: Fleet, now: datetime) -> SourceResult:
+    """Alerts mapped to tenants by the resource they name (or the tenant's resource group);
+    extra["alerts"] = [(tenant pk, AlertRow)], extra["subscriptions"] = the ones read."""
+    result = SourceResult(extra={"alerts": [], "subscriptions": []})
+    for key, subscription in fleet.subscriptions.items():
+        tenants = fleet.by_subscription[key]
+        try:
+            alerts = defender.alerts_list(subscription)
+        except AzureError as exc:
+            result.fail(tenants, f"Defender alerts failed: {exc}")
+            continue
+        result.extra["subscriptions"].append(key)
+        by_group = {
+            f"/subscriptions/{key}/resourcegroups/{t.resource_group.lower()}/": t for t in tenants
+        }
+        for tenant in tenants:
+            result.set(tenant)
+        for alert in alerts:
+            owner = _alert_tenant(fleet, alert, by_group)
+            if owner is not None:
+                result.extra["alerts"].append((owner.pk, alert))
+    return result
+
+
+def _alert_tenant(
+    fleet: Fleet, alert: defender.AlertRow, by_group: dict[str, Tenant]
+) -> Tenant | None:
+    """The tenant whose resource the alert names, else whose resource group holds it."""
+    for resource_id in alert.resource_ids:
+        owner = fleet.tenant_of_resource(resource_id)
+        if owner is not None:
+            return owner
+    alert_id = alert.id.lower()
+    return next((t for prefix, t in by_group.items() if alert_id.startswith(prefix)), None)

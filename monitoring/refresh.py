@@ -1,0 +1,114 @@
+"""The refresh pipeline: read the sources for a set of tenants (in parallel, each on its own),
+then write every snapshot, re-evaluate health and record status changes in one transaction.
+
+Reading and writing are separate so a slow or failing source never holds a database write
+lock, and so one failing source marks only its part of each tenant as unavailable.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from monitoring import collect, collect_backups, collect_metrics
+from monitoring.fleet import Fleet, SourceResult
+from monitoring.health import Context, evaluate
+from monitoring.models import PoolSnapshot, Source, StatusChange, TenantHealth
+from monitoring.snapshots import apply_alerts, apply_pools, apply_posture, apply_source
+from monitoring.sources import oldest_hot_as_of
+from tenants.models import Tenant
+
+Reader = Callable[[Fleet, datetime], SourceResult]
+
+HOT_READERS: dict[str, Reader] = {
+    Source.APPS: lambda fleet, now: collect.read_apps(fleet),
+    Source.DATABASES: lambda fleet, now: collect.read_databases(fleet),
+    Source.POOLS: lambda fleet, now: collect.read_pools(fleet),
+    Source.RESOURCE_HEALTH: lambda fleet, now: collect.read_resource_health(fleet),
+    Source.ALERTS: collect.read_alerts,
+    Source.METRICS: collect_metrics.read_latest,
+}
+HOURLY_READERS: dict[str, Reader] = {
+    Source.BACKUPS: collect_backups.read_backups,
+    "series": collect_metrics.read_series,
+}
+
+
+def refresh_interval() -> timedelta:
+    return timedelta(seconds=settings.MONITORING_HOT_INTERVAL_SECONDS)
+
+
+def read_all(fleet: Fleet, now: datetime, readers: dict[str, Reader]) -> dict[str, SourceResult]:
+    """Every reader at once (each makes its own Azure calls); results by source."""
+    with ThreadPoolExecutor(max_workers=len(readers)) as pool:
+        futures = {
+            name: pool.submit(contextvars.copy_context().run, reader, fleet, now)
+            for name, reader in readers.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _healths(tenants: list[Tenant]) -> dict[int, TenantHealth]:
+    existing = TenantHealth.objects.in_bulk([t.pk for t in tenants])
+    missing = [TenantHealth(tenant=t) for t in tenants if t.pk not in existing]
+    TenantHealth.objects.bulk_create(missing, ignore_conflicts=True)
+    return TenantHealth.objects.select_related("tenant").in_bulk([t.pk for t in tenants])
+
+
+def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict[str, Any]:
+    """Apply what was read, evaluate every tenant, save. Returns errors by source."""
+    with transaction.atomic():
+        healths = _healths(fleet.tenants)
+        errors: dict[str, Any] = {}
+        for source, result in results.items():
+            apply_source(healths, source, result, now)
+            if result.failed:
+                errors[source] = sorted(set(result.failed.values()))[:5]
+        pools = apply_pools(fleet, healths, results, now)
+        if Source.ALERTS in results:
+            apply_alerts(fleet, healths, results[Source.ALERTS], now)
+        if Source.POSTURE in results:
+            apply_posture(results[Source.POSTURE], now)
+        changes = [
+            change
+            for health in healths.values()
+            if (change := _evaluate(health, pools, now)) is not None
+        ]
+        TenantHealth.objects.bulk_update(list(healths.values()), _FIELDS, batch_size=500)
+        StatusChange.objects.bulk_create(changes)
+    return errors
+
+
+def _evaluate(
+    health: TenantHealth, pools: dict[str, PoolSnapshot], now: datetime
+) -> StatusChange | None:
+    pool = pools.get(health.tenant.elastic_pool_id.lower())
+    status, reasons = evaluate(
+        Context(health=health, pool=pool, now=now, refresh_interval=refresh_interval())
+    )
+    previous = health.status if health.evaluated_at else ""
+    health.reasons = reasons
+    health.evaluated_at = now
+    health.as_of = oldest_hot_as_of(health)
+    if previous == status:
+        return None
+    health.status = status
+    health.status_since = now
+    return StatusChange(
+        tenant_id=health.pk, at=now, from_status=previous, to_status=status, reasons=reasons
+    )
+
+
+_FIELDS = [f.name for f in TenantHealth._meta.concrete_fields if not f.primary_key]
+
+
+def refresh(tenants: list[Tenant], now: datetime, readers: dict[str, Reader]) -> dict[str, Any]:
+    fleet = Fleet(tenants)
+    results = read_all(fleet, now, readers)
+    return write(fleet, results, now)

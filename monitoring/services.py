@@ -1,0 +1,116 @@
+"""The monitoring write path: scheduled refreshes of each cadence, and "refresh now" for one
+tenant or the fleet (rate-limited, audited, run by the worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring import refresh
+from monitoring.models import RefreshRun
+from monitoring.posture_refresh import POSTURE_READERS, posture_slice
+from portal.audit import audit_record
+from portal.azure.meter import metered
+from tenants.models import Tenant
+
+
+class RefreshRefusedError(Exception):
+    """A "refresh now" asked for too soon after the previous one; the message says when."""
+
+
+def _tenants(slug: str | None = None) -> list[Tenant]:
+    tenants = Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk")
+    if slug is not None:
+        tenants = tenants.filter(slug=slug)
+    return list(tenants)
+
+
+def _readers(kind: str) -> dict[str, refresh.Reader]:
+    if kind == RefreshRun.Kind.HOT:
+        return refresh.HOT_READERS
+    if kind == RefreshRun.Kind.BACKUPS:
+        return refresh.HOURLY_READERS
+    if kind == RefreshRun.Kind.POSTURE:
+        return POSTURE_READERS
+    return {**refresh.HOT_READERS, **refresh.HOURLY_READERS, **POSTURE_READERS}
+
+
+def refresh_run_execute(*, run: RefreshRun, tenants: list[Tenant] | None = None) -> RefreshRun:
+    """Read the run's sources for its tenants and write the snapshots; counts the Azure calls.
+
+    Azure failures never fail the run: they are recorded per source (and on each tenant's
+    snapshot) and the rest is written."""
+    now = timezone.now()
+    if tenants is None:
+        tenants = _tenants(run.tenant.slug if run.tenant else None)
+        if run.kind == RefreshRun.Kind.POSTURE:
+            tenants = posture_slice(tenants, now)
+    run.started_at = now
+    with metered() as meter:
+        errors = refresh.refresh(tenants, now, _readers(run.kind)) if tenants else {}
+    run.finished_at = timezone.now()
+    run.tenants, run.errors = len(tenants), errors
+    run.azure_calls, run.throttled = meter.calls, meter.throttled
+    run.save()
+    return run
+
+
+def fleet_refresh(*, kind: str, tenants: list[Tenant] | None = None) -> RefreshRun:
+    """A scheduled refresh of one cadence (hot, backups, posture) across the fleet."""
+    run = RefreshRun.objects.create(kind=kind, requested_at=timezone.now())
+    return refresh_run_execute(run=run, tenants=tenants)
+
+
+def _refuse_if_recent(filters: dict[str, object], since: datetime, what: str) -> None:
+    last = RefreshRun.objects.filter(requested_at__gte=since, **filters).first()
+    if last is not None:
+        wait = int((last.requested_at - since).total_seconds()) + 1
+        raise RefreshRefusedError(f"{what} was refreshed moments ago; try again in {wait} s.")
+
+
+def tenant_refresh_request(
+    *, tenant: Tenant, requested_by: User, enqueue: Callable[[int], None]
+) -> RefreshRun:
+    """Refresh every source of one tenant now, on the worker. Refused within
+    MONITORING_REFRESH_NOW_COOLDOWN_SECONDS of the previous request for that tenant."""
+    now = timezone.now()
+    cooldown = timedelta(seconds=settings.MONITORING_REFRESH_NOW_COOLDOWN_SECONDS)
+    with transaction.atomic():
+        _refuse_if_recent(
+            {"kind": RefreshRun.Kind.TENANT, "tenant": tenant}, now - cooldown, tenant.slug
+        )
+        run = RefreshRun.objects.create(
+            kind=RefreshRun.Kind.TENANT, tenant=tenant, requested_by=requested_by, requested_at=now
+        )
+        audit_record(
+            action="monitoring.refresh_requested",
+            actor=requested_by,
+            tenant=tenant.slug,
+            details={"run": run.pk, "scope": "tenant"},
+        )
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def fleet_refresh_request(*, requested_by: User, enqueue: Callable[[int], None]) -> RefreshRun:
+    """Refresh the hot sources of the whole fleet now, on the worker. Refused within
+    MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS of the previous fleet refresh (scheduled or not)."""
+    now = timezone.now()
+    cooldown = timedelta(seconds=settings.MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS)
+    with transaction.atomic():
+        _refuse_if_recent({"kind": RefreshRun.Kind.HOT}, now - cooldown, "The fleet")
+        run = RefreshRun.objects.create(
+            kind=RefreshRun.Kind.HOT, requested_by=requested_by, requested_at=now
+        )
+        audit_record(
+            action="monitoring.refresh_requested",
+            actor=requested_by,
+            details={"run": run.pk, "scope": "fleet"},
+        )
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run

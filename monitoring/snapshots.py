@@ -1,0 +1,217 @@
+"""Writing what the sources read onto the snapshot rows: tenant columns, pools, alerts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from monitoring.fleet import Fleet, SourceResult
+from monitoring.health import POOL_HOT_PERCENT
+from monitoring.models import DefenderAlert, PoolSnapshot, PostureCheck, Source, TenantHealth
+from monitoring.sources import mark_failed, mark_read
+from portal.azure.defender import AlertRow
+from portal.azure.inventory import PoolRow
+from portal.azure.resource_ids import parse
+
+POOL_METRIC_FIELDS = {
+    "cpu_percent": "cpu_percent",
+    "storage_percent": "storage_percent",
+    "workers_percent": "workers_percent",
+    "sessions_percent": "sessions_percent",
+    "log_write_percent": "log_write_percent",
+}
+
+
+def apply_source(
+    healths: dict[int, TenantHealth], source: str, result: SourceResult, now: datetime
+) -> None:
+    for pk, values in result.updates.items():
+        health = healths[pk]
+        for name, value in values.items():
+            if not name.startswith("_"):
+                setattr(health, name, value)
+        mark_read(health, source, now)
+    for pk, reason in result.failed.items():
+        mark_failed(healths[pk], source, now, reason)
+
+
+def hot_since(points: list[tuple[datetime, float]], previous: datetime | None) -> datetime | None:
+    """Start of the current spell of CPU above the threshold, from 5-minute points (oldest
+    first). A spell running since before the window keeps its earlier start."""
+    if not points or points[-1][1] <= POOL_HOT_PERCENT:
+        return None
+    start = points[-1][0]
+    for moment, value in reversed(points):
+        if value <= POOL_HOT_PERCENT:
+            return start
+        start = moment
+    return min(start, previous) if previous else start
+
+
+def _pool_row(pool: PoolSnapshot, row: PoolRow) -> None:
+    pool.name, pool.region = row.name, row.location.replace(" ", "").lower()
+    pool.sku_name, pool.sku_tier, pool.capacity = row.sku_name, row.sku_tier, row.capacity
+    pool.per_database_min, pool.per_database_max = row.per_database_min, row.per_database_max
+    pool.max_size_bytes = row.max_size_bytes
+
+
+def _pool_metrics(
+    pool: PoolSnapshot, series: dict[str, list[tuple[datetime, float]]]
+) -> float | None:
+    for metric, field in POOL_METRIC_FIELDS.items():
+        points = series.get(metric, [])
+        setattr(pool, field, round(points[-1][1], 2) if points else None)
+    used = series.get("storage_used", [])
+    pool.storage_used_bytes = int(used[-1][1]) if used else None
+    cpu = series.get("cpu_percent", [])
+    pool.recent_cpu = [[m.isoformat(), round(v, 2)] for m, v in cpu]
+    pool.cpu_hot_since = hot_since(cpu, pool.cpu_hot_since)
+    cpu_used = series.get("cpu_used", [])
+    return cpu_used[-1][1] if cpu_used else None
+
+
+def _new_pool(key: str, tenant_pool_id: str) -> PoolSnapshot:
+    ref = parse(tenant_pool_id)
+    return PoolSnapshot(
+        pool_id=key,
+        name=ref.name,
+        server_name=ref.name_of("servers"),
+        subscription_id=ref.subscription_id,
+        resource_group=ref.resource_group,
+    )
+
+
+def apply_pools(
+    fleet: Fleet, healths: dict[int, TenantHealth], results: dict[str, SourceResult], now: datetime
+) -> dict[str, PoolSnapshot]:
+    """Pool rows from the pool list and the pools' metrics; each database's share of its pool."""
+    pools = {p.pool_id: p for p in PoolSnapshot.objects.filter(pool_id__in=list(fleet.by_pool))}
+    listed = results.get(Source.POOLS)
+    metrics = results.get(Source.METRICS)
+    series = results.get("series")
+    for key, tenants in fleet.by_pool.items():
+        pool = pools.get(key) or _new_pool(key, tenants[0].elastic_pool_id)
+        pools[key] = pool
+        if listed is not None:
+            row = listed.extra["pools"].get(key)
+            if row is not None:
+                _pool_row(pool, row)
+                pool.as_of, pool.error = now, ""
+            else:
+                pool.error = listed.extra["failed"].get(
+                    key, "The pool was not found on its server."
+                )
+                pool.failed_at = now
+        if metrics is not None and key in metrics.extra["pools"]:
+            pool_used = _pool_metrics(pool, metrics.extra["pools"][key])
+            _shares(pool, tenants, healths, metrics, pool_used)
+        if series is not None and key in series.extra["pools"]:
+            pool.series = series.extra["pools"][key]
+        pool.tenant_count = len(tenants)
+        for tenant in tenants:
+            healths[tenant.pk].pool_use_percent = pool.cpu_percent
+        pool.save()
+    return pools
+
+
+def _shares(
+    pool: PoolSnapshot,
+    tenants: list[Any],
+    healths: dict[int, TenantHealth],
+    metrics: SourceResult,
+    pool_used: float | None,
+) -> None:
+    """Each database's share of the CPU the pool is using now (noisy neighbours first)."""
+    shares = []
+    for tenant in tenants:
+        used = metrics.updates.get(tenant.pk, {}).get("_cpu_used")
+        share = round(100 * used / pool_used, 1) if used is not None and pool_used else None
+        healths[tenant.pk].pool_share_percent = share
+        shares.append(
+            {
+                "database_id": tenant.database_id,
+                "database": tenant.database_name,
+                "tenant": tenant.slug,
+                "cpu_percent": share,
+                "storage_bytes": healths[tenant.pk].db_size_bytes,
+            }
+        )
+    shares.sort(key=lambda s: s["cpu_percent"] or 0, reverse=True)
+    pool.database_shares = shares
+
+
+def apply_alerts(
+    fleet: Fleet, healths: dict[int, TenantHealth], result: SourceResult, now: datetime
+) -> None:
+    """Mirror the alerts of every subscription read: update, add, drop the ones Azure no longer
+    lists; open alerts counted by severity on each tenant of those subscriptions."""
+    read = [t for key in result.extra["subscriptions"] for t in fleet.by_subscription[key]]
+    pks = [t.pk for t in read]
+    existing = {a.azure_id.lower(): a for a in DefenderAlert.objects.filter(tenant_id__in=pks)}
+    seen: set[str] = set()
+    new: list[DefenderAlert] = []
+    for tenant_pk, row in result.extra["alerts"]:
+        key = row.id.lower()
+        seen.add(key)
+        alert = existing.get(key)
+        if alert is None:
+            alert = DefenderAlert(azure_id=row.id, first_seen_at=now)
+            new.append(alert)
+        _alert_fields(alert, tenant_pk, row, now)
+    DefenderAlert.objects.bulk_create(new)
+    DefenderAlert.objects.bulk_update(
+        [a for k, a in existing.items() if k in seen], _ALERT_FIELDS, batch_size=500
+    )
+    gone = [a.pk for k, a in existing.items() if k not in seen]
+    DefenderAlert.objects.filter(pk__in=gone).delete()
+    counts: Counter[tuple[int, str]] = Counter(
+        (pk, row.severity)
+        for pk, row in result.extra["alerts"]
+        if row.status in DefenderAlert.OPEN_STATUSES
+    )
+    for pk in pks:
+        health = healths[pk]
+        health.alerts_high = counts[(pk, "High")]
+        health.alerts_medium = counts[(pk, "Medium")]
+        health.alerts_low = counts[(pk, "Low")]
+        health.alerts_informational = counts[(pk, "Informational")]
+
+
+_ALERT_FIELDS = [
+    "name", "tenant", "display_name", "alert_type", "severity", "status", "generated_at",
+    "description", "remediation", "resource_id", "last_seen_at",
+]  # fmt: skip
+
+
+def _alert_fields(alert: DefenderAlert, tenant_pk: int, row: AlertRow, now: datetime) -> None:
+    alert.name = row.name[:200]
+    alert.tenant_id = tenant_pk
+    alert.display_name = row.display_name[:300]
+    alert.alert_type = row.alert_type[:200]
+    alert.severity = row.severity
+    alert.status = row.status
+    alert.generated_at = row.generated_at
+    alert.description = row.description
+    alert.remediation = list(row.remediation)
+    alert.resource_id = (row.resource_ids[0] if row.resource_ids else "")[:600]
+    alert.last_seen_at = now
+
+
+def apply_posture(result: SourceResult, now: datetime) -> None:
+    """Replace each read tenant's checks with this read's."""
+    rows = [
+        PostureCheck(
+            tenant_id=pk,
+            check_name=check.check_name,
+            title=check.title,
+            expected=check.expected[:300],
+            actual=check.actual[:300],
+            passed=check.passed,
+            read_at=now,
+        )
+        for pk, values in result.updates.items()
+        for check in values["_checks"]
+    ]
+    PostureCheck.objects.filter(tenant_id__in=list(result.updates)).delete()
+    PostureCheck.objects.bulk_create(rows)

@@ -1,0 +1,71 @@
+"""Defender for Cloud reads for the fleet refresh: every alert of a subscription in one list,
+and the subscription's Defender plans (pricings). Triage (state changes) is in defender_alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from portal.azure.clients import azure_clients
+from portal.azure.errors import azure_errors
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: str
+    name: str
+    display_name: str
+    alert_type: str
+    severity: str
+    status: str
+    generated_at: datetime
+    description: str
+    remediation: tuple[str, ...]
+    # The Azure resources the alert is about (AzureResource identifiers only).
+    resource_ids: tuple[str, ...]
+
+
+def alerts_list(subscription_id: str) -> list[AlertRow]:
+    """Every Defender alert in the subscription (subscription- and resource-group level)."""
+    client = azure_clients().security(subscription_id)
+    rows = []
+    with azure_errors():
+        for alert in client.alerts.list():
+            identifiers = alert.resource_identifiers or []
+            generated = alert.time_generated_utc or alert.start_time_utc or datetime.now(UTC)
+            rows.append(
+                AlertRow(
+                    id=str(alert.id),
+                    name=str(alert.name),
+                    display_name=alert.alert_display_name or str(alert.name),
+                    alert_type=alert.alert_type or "",
+                    severity=_text(alert.severity),
+                    status=_text(alert.status),
+                    generated_at=generated,
+                    description=alert.description or "",
+                    remediation=tuple(alert.remediation_steps or ()),
+                    resource_ids=tuple(
+                        str(i.azure_resource_id)
+                        for i in identifiers
+                        if getattr(i, "azure_resource_id", None)
+                    ),
+                )
+            )
+    return rows
+
+
+def pricings(subscription_id: str) -> dict[str, str]:
+    """The subscription's Defender plans: plan name (`SqlServers`, `AppServices`, ...) →
+    pricing tier (`Standard` = on, `Free` = off)."""
+    client = azure_clients().security(subscription_id)
+    with azure_errors():
+        found = client.pricings.list(f"subscriptions/{subscription_id}")
+    return {str(p.name): _text(p.pricing_tier) for p in (found.value or [])}
