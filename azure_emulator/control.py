@@ -16,6 +16,8 @@ from starlette.routing import Route
 
 from azure_emulator import lro
 from azure_emulator.faults import FaultRule, LroFailure
+from azure_emulator.providers import web
+from azure_emulator.state import isoformat
 
 if TYPE_CHECKING:
     from azure_emulator.runtime import Emulator
@@ -229,6 +231,26 @@ def routes(emulator: Emulator) -> list[Route]:
         emulator.store.save()
         return {"ok": True}
 
+    def site_state(payload: dict[str, Any], request: Request) -> Any:
+        """Something outside the portal stops or starts an app, or breaks or heals it."""
+        site = emulator.store.get(str(payload["site_id"]))
+        if site is None:
+            raise KeyError(f"no site {payload['site_id']}")
+        now = isoformat(emulator.store.now())
+        state = payload.get("state")
+        if state == "Stopped" and site["properties"]["state"] != "Stopped":
+            web.open_window(site, "stopped", now)
+        elif state == "Running" and site["properties"]["state"] != "Running":
+            web.close_window(site, "stopped", now)
+        elif state not in (None, "Stopped", "Running"):
+            raise ValueError("state must be Stopped or Running")
+        if state:
+            site["properties"]["state"] = state
+        if "healthy" in payload:
+            web.set_health(site, bool(payload["healthy"]), now, payload.get("summary"))
+        emulator.store.touch()
+        return {"state": site["properties"]["state"], "healthy": not web.is_unhealthy(site)}
+
     return [
         Route("/_emulator/health", health),
         Route("/_emulator/state", guarded(state)),
@@ -249,4 +271,5 @@ def routes(emulator: Emulator) -> list[Route]:
         Route("/_emulator/lro", guarded(lro_seconds), methods=["POST"]),
         Route("/_emulator/clock", guarded(clock), methods=["POST"]),
         Route("/_emulator/save", guarded(save), methods=["POST"]),
+        Route("/_emulator/sites/state", guarded(site_state), methods=["POST"]),
     ]

@@ -21,12 +21,13 @@ SQL_METRICS = {
     "workers_percent": "Average",
     "sessions_percent": "Average",
     "log_write_percent": "Average",
-    "cpu_used": "Average",
 }
-DB_METRICS = {**SQL_METRICS, "storage": "Maximum"}
+# What each database uses now in its pool's units: eDTU in DTU pools (dtu_used), vCores in vCore
+# pools (cpu_used); the other metric is empty. Shares of the pool compare members' use.
+DB_METRICS = {**SQL_METRICS, "storage": "Maximum", "dtu_used": "Average", "cpu_used": "Average"}
 POOL_METRICS = {**SQL_METRICS, "storage_used": "Average"}
 SITE_METRICS = {"Requests": "Total", "Http5xx": "Total", "HttpResponseTime": "Average"}
-RECENT = timedelta(minutes=35)
+RECENT = timedelta(minutes=40)
 FIVE_MINUTES = timedelta(minutes=5)
 
 
@@ -86,7 +87,7 @@ def read_latest(fleet: Fleet, now: datetime) -> SourceResult:
             db_sessions_percent=_latest(series.get("sessions_percent", [])),
             db_log_write_percent=_latest(series.get("log_write_percent", [])),
             db_size_bytes=_int(_latest(series.get("storage", []))),
-            _cpu_used=_latest(series.get("cpu_used", [])),
+            _used=_latest(series.get("dtu_used", []) or series.get("cpu_used", [])),
         )
     pools = _batch(_pool_groups(fleet), POOL, POOL_METRICS, span, FIVE_MINUTES)
     result.extra["pools"] = pools.series

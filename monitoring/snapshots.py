@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from monitoring.fleet import Fleet, SourceResult
 from monitoring.health import POOL_HOT_PERCENT
@@ -13,6 +12,7 @@ from monitoring.sources import mark_failed, mark_read
 from portal.azure.defender import AlertRow
 from portal.azure.inventory import PoolRow
 from portal.azure.resource_ids import parse
+from tenants.models import Tenant
 
 POOL_METRIC_FIELDS = {
     "cpu_percent": "cpu_percent",
@@ -56,9 +56,7 @@ def _pool_row(pool: PoolSnapshot, row: PoolRow) -> None:
     pool.max_size_bytes = row.max_size_bytes
 
 
-def _pool_metrics(
-    pool: PoolSnapshot, series: dict[str, list[tuple[datetime, float]]]
-) -> float | None:
+def _pool_metrics(pool: PoolSnapshot, series: dict[str, list[tuple[datetime, float]]]) -> None:
     for metric, field in POOL_METRIC_FIELDS.items():
         points = series.get(metric, [])
         setattr(pool, field, round(points[-1][1], 2) if points else None)
@@ -67,8 +65,6 @@ def _pool_metrics(
     cpu = series.get("cpu_percent", [])
     pool.recent_cpu = [[m.isoformat(), round(v, 2)] for m, v in cpu]
     pool.cpu_hot_since = hot_since(cpu, pool.cpu_hot_since)
-    cpu_used = series.get("cpu_used", [])
-    return cpu_used[-1][1] if cpu_used else None
 
 
 def _new_pool(key: str, tenant_pool_id: str) -> PoolSnapshot:
@@ -104,8 +100,8 @@ def apply_pools(
                 )
                 pool.failed_at = now
         if metrics is not None and key in metrics.extra["pools"]:
-            pool_used = _pool_metrics(pool, metrics.extra["pools"][key])
-            _shares(pool, tenants, healths, metrics, pool_used)
+            _pool_metrics(pool, metrics.extra["pools"][key])
+            _shares(pool, tenants, healths, metrics)
         if series is not None and key in series.extra["pools"]:
             pool.series = series.extra["pools"][key]
         pool.tenant_count = len(tenants)
@@ -117,16 +113,18 @@ def apply_pools(
 
 def _shares(
     pool: PoolSnapshot,
-    tenants: list[Any],
+    tenants: list[Tenant],
     healths: dict[int, TenantHealth],
     metrics: SourceResult,
-    pool_used: float | None,
 ) -> None:
-    """Each database's share of the CPU the pool is using now (noisy neighbours first)."""
+    """Each database's share of what the pool's databases use now (eDTU or vCores), noisy
+    neighbours first. Shares of the members' sum, so they add up to 100 %."""
+    used = {t.pk: metrics.updates.get(t.pk, {}).get("_used") for t in tenants}
+    total = sum(u for u in used.values() if u)
     shares = []
     for tenant in tenants:
-        used = metrics.updates.get(tenant.pk, {}).get("_cpu_used")
-        share = round(100 * used / pool_used, 1) if used is not None and pool_used else None
+        mine = used[tenant.pk]
+        share = round(100 * mine / total, 1) if mine is not None and total else None
         healths[tenant.pk].pool_share_percent = share
         shares.append(
             {
