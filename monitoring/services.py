@@ -3,6 +3,7 @@ tenant or the fleet (rate-limited, audited, run by the worker)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -69,7 +70,7 @@ def fleet_refresh(*, kind: str, tenants: list[Tenant] | None = None) -> RefreshR
 def _refuse_if_recent(filters: dict[str, object], since: datetime, what: str) -> None:
     last = RefreshRun.objects.filter(requested_at__gte=since, **filters).first()
     if last is not None:
-        wait = int((last.requested_at - since).total_seconds()) + 1
+        wait = max(1, math.ceil((last.requested_at - since).total_seconds()))
         raise RefreshRefusedError(f"{what} was refreshed moments ago; try again in {wait} s.")
 
 
