@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from monitoring import collect, collect_backups, collect_metrics
 from monitoring.fleet import Fleet, SourceResult
+from monitoring.freshness import hot_refresh_interval
 from monitoring.health import Context, evaluate
 from monitoring.models import PoolSnapshot, Source, StatusChange, TenantHealth
 from monitoring.snapshots import apply_alerts, apply_pools, apply_posture, apply_source
@@ -38,10 +38,6 @@ HOURLY_READERS: dict[str, Reader] = {
     Source.BACKUPS: collect_backups.read_backups,
     "series": collect_metrics.read_series,
 }
-
-
-def refresh_interval() -> timedelta:
-    return timedelta(seconds=settings.MONITORING_HOT_INTERVAL_SECONDS)
 
 
 def read_all(fleet: Fleet, now: datetime, readers: dict[str, Reader]) -> dict[str, SourceResult]:
@@ -90,7 +86,7 @@ def _evaluate(
 ) -> StatusChange | None:
     pool = pools.get(health.tenant.elastic_pool_id.lower())
     status, reasons = evaluate(
-        Context(health=health, pool=pool, now=now, refresh_interval=refresh_interval())
+        Context(health=health, pool=pool, now=now, refresh_interval=hot_refresh_interval())
     )
     previous = health.status if health.evaluated_at else ""
     health.reasons = reasons
