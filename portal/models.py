@@ -29,7 +29,8 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, append-only; `hash` covers the row and the previous row's hash."""
+    """One thing that happened, append-only; `hash` is a keyed MAC over the row and the previous
+    row's hash (plain SHA-256 for events recorded before the MAC; see docs/audit.md)."""
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -46,7 +47,9 @@ class AuditEvent(models.Model):
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
     details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
+    # Unique: two events can never follow the same one, so the chain cannot fork even if a
+    # writer bypasses the head row's lock (portal.audit retries on the violation).
+    prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
 
     objects: ClassVar[models.Manager[AuditEvent]] = AuditEventQuerySet.as_manager()
@@ -65,6 +68,26 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditTrailImmutableError("Audit events are append-only and cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The audit chain's one head row: its length and newest hash. Every append locks this row
+    (SELECT ... FOR UPDATE) in its transaction, so concurrent writers take turns on any database."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    length = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = (
+            models.CheckConstraint(condition=models.Q(id=1), name="auditchainhead_single_row"),
+        )
+
+    def __str__(self) -> str:
+        return f"Audit chain head: {self.length} events"
 
 
 class PortalAccess(models.Model):

@@ -247,6 +247,30 @@ OPERATIONS_MAX_ATTEMPTS = env.int("OPERATIONS_MAX_ATTEMPTS", default=20)
 OPERATIONS_ADMISSION_RETRY_SECONDS = env.int("OPERATIONS_ADMISSION_RETRY_SECONDS", default=30)
 OPERATIONS_APPROVAL_TTL_MINUTES = env.int("OPERATIONS_APPROVAL_TTL_MINUTES", default=240)
 
+# --- Audit trail (docs/audit.md). ---
+# The key of the events' HMAC. It must not live in the portal's database (that is what it
+# protects against): an App Service setting, ideally a Key Vault reference
+# (@Microsoft.KeyVault(SecretUri=...)). Keep it for the chain's lifetime: a new key fails every
+# event written with the old one.
+AUDIT_MAC_KEY = env.str("AUDIT_MAC_KEY", default="")
+if PRODUCTION and len(AUDIT_MAC_KEY.strip()) < 32:
+    raise ImproperlyConfigured(
+        "AUDIT_MAC_KEY is required when PORTAL_ENVIRONMENT=production: at least 32 random "
+        "characters, kept outside the portal's database (e.g. a Key Vault reference). See "
+        "docs/audit.md."
+    )
+if PRODUCTION and AUDIT_MAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("AUDIT_MAC_KEY must differ from SECRET_KEY.")
+if not AUDIT_MAC_KEY:
+    AUDIT_MAC_KEY = f"insecure-{PORTAL_ENVIRONMENT}-only-audit-mac-key-never-used-in-production"
+# Anchors (chain length and head) go to the log; also appended to this file when set.
+AUDIT_ANCHOR_FILE = env.str("AUDIT_ANCHOR_FILE", default="")
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "portal.anchor_audit_chain",
+    "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
+}
+
 # --- Restores (the restore issue; DESIGN.md §6–7). ---
 RESTORE_IN_PLACE_NEEDS_APPROVAL = env.bool("RESTORE_IN_PLACE_NEEDS_APPROVAL", default=True)
 RESTORE_PARALLEL_NEEDS_APPROVAL = env.bool("RESTORE_PARALLEL_NEEDS_APPROVAL", default=False)

@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from portal.audit import GENESIS_HASH, audit_record, audit_verify_chain
 from portal.models import AuditEvent, AuditTrailImmutableError
+from tests.portal.audit_attacker import drop_append_only_triggers, execute
 
 pytestmark = pytest.mark.django_db
 
@@ -70,10 +71,8 @@ def test_the_database_itself_refuses_updates_and_deletes():
 
 def _tamper(sql: str, params: list[int | str]) -> None:
     """What someone with direct database rights could do: drop the guard, then rewrite."""
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER portal_auditevent_no_update")
-        cursor.execute("DROP TRIGGER portal_auditevent_no_delete")
-        cursor.execute(sql, params)
+    drop_append_only_triggers()
+    execute(sql, params)
 
 
 def test_the_chain_check_catches_an_edited_row(admin_user):

@@ -25,6 +25,7 @@ PRODUCTION_ENV = {
     "ENTRA_CLIENT_ID": "ffffffff-0000-1111-2222-333333333333",
     "ENTRA_CLIENT_SECRET": "client-secret",
     "ENTRA_REDIRECT_URI": "https://ops.fleetwise.example/auth/callback",
+    "AUDIT_MAC_KEY": "m" * 20 + "-audit-mac-Hq4!pX8#rT2",
 }
 
 
@@ -84,6 +85,24 @@ def test_production_without_a_secret_key_stops_with_a_clear_message():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY is required when PORTAL_ENVIRONMENT=production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "AUDIT_MAC_KEY is required when PORTAL_ENVIRONMENT=production"),
+        ("   ", "AUDIT_MAC_KEY is required when PORTAL_ENVIRONMENT=production"),
+        ("short-key", "at least 32 random characters"),
+        (PRODUCTION_ENV["SECRET_KEY"], "AUDIT_MAC_KEY must differ from SECRET_KEY"),
+    ],
+)
+def test_production_refuses_a_missing_short_or_reused_audit_mac_key(key, message):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_MAC_KEY"}
+    if key is not None:
+        env["AUDIT_MAC_KEY"] = key
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_production_passes_the_deployment_checklist_without_warnings():
