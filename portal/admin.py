@@ -14,6 +14,7 @@ from django.urls import URLPattern, path
 from portal.audit import audit_record
 from portal.models import AuditEvent, StaffProfile
 from portal.roles import VIEW_AUDIT
+from portal.services import staff_profile_save
 
 CSV_COLUMNS = (
     "id",
@@ -106,13 +107,4 @@ class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
     search_fields = ("user__username", "user__email")
 
     def save_model(self, request: HttpRequest, obj: StaffProfile, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit_record(
-            action="staff_profile.update" if change else "staff_profile.create",
-            actor=request.user,
-            request=request,
-            details={
-                "user": obj.user.get_username(),
-                "only_assigned_tenants": obj.only_assigned_tenants,
-            },
-        )
+        staff_profile_save(profile=obj, actor=request.user, changed=list(form.changed_data))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
+from portal.audit import audit_record
 from portal.azure.entra import SignedInIdentity
 from portal.models import StaffProfile
 from portal.roles import GROUP_PERMISSIONS, groups_for_app_roles
@@ -81,3 +82,25 @@ def role_groups_sync() -> None:
                     Permission.objects.get(content_type__app_label=app_label, codename=codename)
                 )
             group.permissions.set(permissions)
+
+
+def staff_profile_save(
+    *,
+    profile: StaffProfile,
+    actor: AbstractBaseUser | AnonymousUser,
+    changed: list[str],
+) -> StaffProfile:
+    """Save a person's portal settings (from the admin) with its audit event, in one transaction."""
+    creating = profile._state.adding
+    with transaction.atomic():
+        profile.save()
+        audit_record(
+            action="staff_profile.create" if creating else "staff_profile.update",
+            actor=actor,
+            details={
+                "user": profile.user.get_username(),
+                "changed": sorted(changed),
+                "only_assigned_tenants": profile.only_assigned_tenants,
+            },
+        )
+    return profile
