@@ -5,24 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 
 from backups.models import RestoreSnapshot
 from backups.restore_time import describe
 from backups.services import RestorePlan, RestoreRequest
+from portal.times import portal_zone
 from tenants.models import Tenant
 
 CONFIRMATION_SALT = "backups.restore-confirmation"
 CONFIRMATION_MAX_AGE_SECONDS = 15 * 60
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(settings.PORTAL_TIME_ZONE)
 
 
 def reading_value(moment: datetime) -> str:
@@ -74,7 +69,7 @@ class RestoreForm(forms.Form):
 
     def __init__(self, *args: Any, snapshot: RestoreSnapshot | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        zone = _zone()
+        zone = portal_zone()
         zone_field = self.fields["zone"]
         assert isinstance(zone_field, forms.ChoiceField)  # noqa: S101 - declared above
         zone_field.choices = (("local", f"local ({zone.key})"), ("utc", "UTC"))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from portal.times import local_and_utc
+
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
@@ -31,9 +33,8 @@ class RestoreWindow:
 
 
 def describe(moment: datetime, zone: ZoneInfo) -> str:
-    """'2026-04-05 02:30:00 AEST (2026-04-04 16:30:00 UTC)': local time with UTC beside it."""
-    local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
+    """'2026-04-05 02:30:00 AEST (2026-04-04 16:30:00 UTC)' (portal/times.py says how)."""
+    return local_and_utc(moment, zone)
 
 
 def _parse_naive(text: str) -> datetime:

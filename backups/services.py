@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -35,6 +34,7 @@ from operations.services import OperationRefusedError, operation_request
 from portal.azure import keyvault, monitor, sql
 from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
 from portal.roles import REQUEST_RESTORE
+from portal.times import portal_zone
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,6 @@ class RestorePlan:
     checks: list[tuple[str, str]] = field(default_factory=list)  # (what, finding)
     steps: list[str] = field(default_factory=list)
     needs_approval: bool = False
-
-
-def portal_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PORTAL_TIME_ZONE)
 
 
 def _live_database(tenant: Tenant) -> sql.DatabaseInfo:

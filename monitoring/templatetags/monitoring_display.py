@@ -14,18 +14,17 @@ from django.utils.timesince import timesince
 from backups.forms import reading_value
 from backups.restore_time import describe
 from monitoring.freshness import is_stale
+from portal.times import moment_from, portal_zone
 
 register = template.Library()
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(settings.PORTAL_TIME_ZONE)
+    return portal_zone()
 
 
 def _moment(value: datetime | str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment_from(value)
 
 
 def _ago(moment: datetime) -> str:

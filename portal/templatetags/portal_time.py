@@ -1,14 +1,12 @@
-"""Times on pages: PORTAL_TIME_ZONE with UTC beside it (DESIGN.md §7)."""
+"""Template filters for times, all from portal/times.py: PORTAL_TIME_ZONE with UTC beside it."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django import template
-from django.conf import settings
 
-from backups.restore_time import describe
+from portal import times
 
 register = template.Library()
 
@@ -16,7 +14,12 @@ register = template.Library()
 @register.filter
 def local_and_utc(value: datetime | str | None) -> str:
     """'2026-04-05 02:30:00 AEST (2026-04-04 16:30:00 UTC)'; ISO strings (JSON snapshots) too."""
-    if not value:
-        return "—"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return describe(moment, ZoneInfo(settings.PORTAL_TIME_ZONE))
+    moment = times.moment_from(value)
+    return times.local_and_utc(moment) if moment else "—"
+
+
+@register.filter
+def local_clock(value: datetime | str | None) -> str:
+    """'14:00' in the portal's time zone."""
+    moment = times.moment_from(value)
+    return times.local_clock(moment) if moment else ""

@@ -12,10 +12,10 @@ from backups.restore_time import describe
 from backups.services import (
     RestoreRefusedError,
     expired_restore_copies,
-    portal_zone,
     restore_cleanup_request,
 )
 from portal.management.acting import acting_person
+from portal.times import portal_zone
 
 
 class Command(BaseCommand):

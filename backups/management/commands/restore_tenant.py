@@ -14,11 +14,11 @@ from backups.restore_time import describe
 from backups.services import (
     RestoreRefusedError,
     RestoreRequest,
-    portal_zone,
     restore_plan,
     restore_request,
 )
 from portal.management.acting import acting_person
+from portal.times import portal_zone
 from tenants.selectors import tenant_for_user
 
 
