@@ -189,6 +189,7 @@ class ChainReport:
     checked: int = 0
     breaks: list[ChainBreak] = field(default_factory=list)
     unkeyed: int = 0  # events before the keyed cut-over (hashed by an earlier release)
+    keyed: int = 0  # events whose MAC verifies with the configured key
     anchors_matched: int = 0
 
     @property
@@ -244,6 +245,7 @@ class _ChainWalk:
             if not self.keyed_seen and self.report.unkeyed and event.action != KEYED_CUTOVER_ACTION:
                 self._break(event, "unkeyed events precede this one without the keyed cut-over")
             self.keyed_seen = True
+            self.report.keyed += 1
         elif not self.keyed_seen and hmac.compare_digest(unkeyed_hash(payload), event.hash):
             self.report.unkeyed += 1
         else:

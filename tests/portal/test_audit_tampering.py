@@ -25,8 +25,8 @@ def record(count: int) -> list[AuditEvent]:
     ]
 
 
-def verify(*args: str) -> str:
-    out, err = io.StringIO(), io.StringIO()
+def verify(*args: str, err: io.StringIO | None = None) -> str:
+    out, err = io.StringIO(), err or io.StringIO()
     try:
         call_command("verify_audit_chain", *args, stdout=out, stderr=err)
     except CommandError as exc:
@@ -146,3 +146,33 @@ def test_a_malformed_anchor_on_the_command_line_is_a_clear_error(given):
         AuditAnchor.from_given(given)
     with pytest.raises(CommandError, match="Anchor refused"):
         verify("--anchor", given)
+
+
+def test_verifying_with_another_key_fails_every_event_and_says_to_check_the_key(settings):
+    record(2)
+    settings.AUDIT_MAC_KEY = "another-key-than-the-one-the-chain-was-written-with"
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="2 problem"):
+        verify(err=err)
+    assert "No event verifies with this AUDIT_MAC_KEY" in err.getvalue()
+
+
+def test_beat_anchors_the_chain_on_a_schedule(settings):
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-anchor"]
+    assert entry["task"] == "portal.anchor_audit_chain" in app.tasks
+    assert entry["schedule"] == settings.AUDIT_ANCHOR_INTERVAL_SECONDS == 900
+
+
+def test_the_anchor_task_appends_to_the_configured_file(settings, tmp_path):
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors" / "chain.jsonl")
+    record(2)
+    anchor_audit_chain()
+    record(1)
+    anchor_audit_chain()
+
+    anchors = anchors_from_file(settings.AUDIT_ANCHOR_FILE)
+    assert [a.length for a in anchors] == [2, 3]
+    assert anchors[-1].head_hash == AuditEvent.objects.order_by("-id")[0].hash

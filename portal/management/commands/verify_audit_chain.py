@@ -36,6 +36,11 @@ class Command(BaseCommand):
         for chain_break in report.breaks:
             where = f"event {chain_break.event_id}" if chain_break.event_id else "chain"
             self.stderr.write(f"{where}: {chain_break.reason}")
+        if report.checked and not report.keyed and not report.unkeyed:
+            self.stderr.write(
+                "No event verifies with this AUDIT_MAC_KEY: check that it is the key the chain "
+                "was written with before concluding the trail was rewritten."
+            )
         if not report.intact:
             raise CommandError(
                 f"Audit chain broken: {len(report.breaks)} problem(s) in {report.checked} events."
