@@ -132,6 +132,9 @@ def main() -> int:
     results.append(
         ("audit events appended per second", args.audit_events / elapsed, "/s", "> 200 /s")
     )
+    from bench.audit_append import append_cost
+
+    results.extend(append_cost(args.audit_events // 2))
     total = Tenant.objects.count() + args.audit_events
     started = time.perf_counter()
     report = audit_verify_chain()
