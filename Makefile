@@ -57,4 +57,4 @@ collectstatic:
 	$(RUN) python manage.py collectstatic --noinput
 
 clean:
-	rm -rf var/portal.sqlite3* var/test-*.sqlite3* var/emulator
+	rm -rf var/portal.sqlite3* var/test-*.sqlite3* var/emulator var/mail var/teams

@@ -24,6 +24,7 @@ TRIAGE_ALERT = "portal.triage_alert"
 VIEW_AUDIT = "portal.view_auditevent"
 # Admins manage people's portal settings; lifting a break-glass lockout is one of them.
 UNLOCK_SIGN_IN = "portal.change_staffprofile"
+VIEW_NOTIFICATIONS_SENT = "notifications.view_delivery"
 
 CELERY_BEAT_MODELS = (
     "periodictask",
@@ -45,6 +46,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         ROTATE_KEY,
         MANAGE_CATALOGUE,
         VIEW_AUDIT,
+        VIEW_NOTIFICATIONS_SENT,
         "portal.view_staffprofile",
         "portal.change_staffprofile",
         # Who holds which role is managed in Entra ID; admins may look, not change.

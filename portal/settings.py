@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "operations",
     "backups",
     "monitoring",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 CELERY_BEAT_SCHEDULE = {
     "operations-sweep": {"task": "operations.sweep", "schedule": 60.0},
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+    "notifications-security-digest": {
+        "task": "notifications.security_digest",
+        "schedule": 60.0 * env.int("NOTIFY_DIGEST_MINUTES", default=60),
+    },
 }
 
 # --- Operations (DESIGN.md §6). ---
@@ -292,6 +298,45 @@ MONITORING_REFRESH_NOW_COOLDOWN_SECONDS = env.int(
 MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS = env.int(
     "MONITORING_FLEET_REFRESH_NOW_COOLDOWN_SECONDS", default=60
 )
+
+# --- Notifications (docs/notifications.md): e-mail over SMTP and Teams incoming webhooks. ---
+DEMO = PORTAL_ENVIRONMENT == "demo"
+# Links in messages leave the portal, so they need its public address.
+PORTAL_BASE_URL = env.str(
+    "PORTAL_BASE_URL",
+    default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if PRODUCTION else "http://127.0.0.1:8000",
+)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# The demo's mail catcher (Procfile `mail`) listens on 1025.
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1" if DEMO else "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=1025 if DEMO else 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Fleetwise Ops <ops-portal@fleetwise.example>"
+)
+# The shared channel for people who chose Teams without naming their own channel.
+NOTIFY_TEAMS_WEBHOOK_URL = env.str(
+    "NOTIFY_TEAMS_WEBHOOK_URL", default="http://127.0.0.1:8026/webhook/fleet-ops" if DEMO else ""
+)
+# Where the worker may post: Teams' webhook hosts (Workflows and legacy connectors).
+NOTIFY_TEAMS_WEBHOOK_HOSTS = env.list(
+    "NOTIFY_TEAMS_WEBHOOK_HOSTS",
+    default=[
+        "*.webhook.office.com",
+        "*.logic.azure.com",
+        "*.environment.api.powerplatform.com",
+        *([] if PRODUCTION else ["127.0.0.1", "localhost"]),
+    ],
+)
+NOTIFY_WEBHOOK_TIMEOUT = env.float("NOTIFY_WEBHOOK_TIMEOUT", default=10.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=6)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFY_SWEEP_GRACE_SECONDS = env.int("NOTIFY_SWEEP_GRACE_SECONDS", default=300)
 
 # --- Azure (DESIGN.md §4). ---
 PORTAL_AZURE = require_choice(

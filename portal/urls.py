@@ -19,5 +19,6 @@ urlpatterns = [
     path("fleet/<slug:slug>/restore/", include("backups.urls")),
     path("operations/", include("operations.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", admin.site.urls),
 ]

@@ -108,6 +108,8 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("operations:cancel", f"/operations/{objects['operation']}/cancel"): dict.fromkeys(
             PERSONAS, 405
         ),
+        ("notifications:preferences", "/notifications/preferences/"): answer(200),
+        ("notifications:sent", "/notifications/sent/"): only(*ADMIN),
     }
     table.update(
         model_rows(
