@@ -82,8 +82,8 @@ def enqueue_delivery(delivery_id: int, countdown: float) -> None:
 
     try:
         deliver.apply_async(args=(delivery_id,), countdown=countdown)
-    except Exception:
-        log.warning("Broker unavailable: delivery %s left to the sweep", delivery_id)
+    except Exception as exc:
+        log.warning("Broker unavailable (%s): delivery %s left to the sweep", exc, delivery_id)
 
 
 # --- Triggers -------------------------------------------------------------------------------

@@ -7,8 +7,14 @@ from celery import shared_task
 from notifications.services import deliveries_sweep, delivery_attempt, security_digest_send
 
 
+# Nobody waits for a delivery's result: the row is the record.
 @shared_task(
-    name="notifications.deliver", bind=True, max_retries=None, soft_time_limit=60, time_limit=90
+    name="notifications.deliver",
+    bind=True,
+    ignore_result=True,
+    max_retries=None,
+    soft_time_limit=60,
+    time_limit=90,
 )
 def deliver(self: Any, delivery_id: int) -> None:
     """Send one delivery; the row counts attempts and decides when to give up."""

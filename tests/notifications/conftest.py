@@ -40,3 +40,6 @@ def celery_eager(settings) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+    # Eager apply_async still takes a producer, which binds the app's producer pool to the
+    # broker URL of the moment; forget it so later tests use theirs.
+    celery_app.amqp._producer_pool = None
