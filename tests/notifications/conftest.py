@@ -42,4 +42,4 @@ def celery_eager(settings) -> Iterator[None]:
     celery_app.conf.task_always_eager = False
     # Eager apply_async still takes a producer, which binds the app's producer pool to the
     # broker URL of the moment; forget it so later tests use theirs.
-    celery_app.amqp._producer_pool = None
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
