@@ -20,6 +20,7 @@ from operations.kinds import OperationKind, Step, register
 from operations.models import Operation
 from portal.azure import sql, web
 from portal.azure.errors import AzureNotFoundError
+from portal.resource_ids import name_of, parse
 from portal.roles import APPROVE_OPERATION, REQUEST_RESTORE
 
 PARALLEL = "restore_parallel"
@@ -46,7 +47,7 @@ def _p(context: StepContext, name: str) -> Any:
 
 
 def _server_id(database_id: str) -> str:
-    return database_id.rsplit("/databases/", 1)[0]
+    return str(parse(database_id).parent)
 
 
 def _tags(context: StepContext, role: str) -> dict[str, str]:
@@ -172,7 +173,7 @@ def verify_copy(context: StepContext) -> str:
         raise StepFailedError(
             f"{copy.name} reports {copy.status}, not Online.", code="CopyNotOnline"
         )
-    return f"{copy.name} is online in {copy.elastic_pool_id.rsplit('/', 1)[-1] if copy.elastic_pool_id else 'no pool'}."
+    return f"{copy.name} is online in {name_of(copy.elastic_pool_id, default='no pool')}."
 
 
 def cancel_restore(context: StepContext) -> str:
@@ -321,7 +322,7 @@ def _parallel_plan(operation: Operation) -> list[Step]:
 
 def _in_place_plan(operation: Operation) -> list[Step]:
     p = operation.parameters
-    live = p["database_id"].rsplit("/", 1)[-1]
+    live = parse(p["database_id"]).name
     return [
         Step("check", "Check the source, the window and geo-replication", check_source),
         Step("restore", f"Restore beside the live database into {p['target_name']}", restore_copy),

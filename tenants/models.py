@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from portal.resource_ids import name_of
 from tenants.resource_ids import (
     APP_INSIGHTS,
     DATABASE,
@@ -141,4 +142,4 @@ class Tenant(models.Model):
 
     @property
     def database_name(self) -> str:
-        return self.database_id.rstrip("/").rsplit("/", 1)[-1]
+        return name_of(self.database_id)

@@ -11,56 +11,48 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_RG = r"[-\w._()]{1,90}"
-_NAME = r"[-\w.]{1,128}"
-_BASE = (
-    rf"/subscriptions/(?P<subscription>{_GUID})/resourceGroups/(?P<resource_group>{_RG})/providers"
-)
+from portal.resource_ids import parse
 
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 SUBSCRIPTION_ID = re.compile(rf"^{_GUID}$")
+# What Azure allows in a resource group's name and in the names the portal stores.
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
+_NAME = re.compile(r"^[-\w.]{1,128}$")
 
 
 @dataclass(frozen=True)
 class ResourceKind:
     label: str
-    pattern: re.Pattern[str]
+    # The resource type, as portal.resource_ids.parse checks it: "Microsoft.Sql/servers/databases".
+    expect: str
     example: str
 
 
-def _kind(label: str, suffix: str, example: str) -> ResourceKind:
-    return ResourceKind(label, re.compile(rf"^{_BASE}{suffix}$", re.IGNORECASE), example)
-
-
 _EX = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fw-acme/providers"
-SITE = _kind(
-    "App Service site",
-    rf"/Microsoft\.Web/sites/(?P<name>{_NAME})",
-    f"{_EX}/Microsoft.Web/sites/app-fw-acme",
+SITE = ResourceKind(
+    "App Service site", "Microsoft.Web/sites", f"{_EX}/Microsoft.Web/sites/app-fw-acme"
 )
-PLAN = _kind(
+PLAN = ResourceKind(
     "App Service plan",
-    rf"/Microsoft\.Web/serverfarms/(?P<name>{_NAME})",
+    "Microsoft.Web/serverfarms",
     f"{_EX}/Microsoft.Web/serverfarms/plan-fw-acme",
 )
-SQL_SERVER = _kind(
-    "SQL server",
-    rf"/Microsoft\.Sql/servers/(?P<name>{_NAME})",
-    f"{_EX}/Microsoft.Sql/servers/sql-fw-aue-01",
+SQL_SERVER = ResourceKind(
+    "SQL server", "Microsoft.Sql/servers", f"{_EX}/Microsoft.Sql/servers/sql-fw-aue-01"
 )
-DATABASE = _kind(
+DATABASE = ResourceKind(
     "SQL database",
-    rf"/Microsoft\.Sql/servers/(?P<server>{_NAME})/databases/(?P<name>{_NAME})",
+    "Microsoft.Sql/servers/databases",
     f"{_EX}/Microsoft.Sql/servers/sql-fw-aue-01/databases/db-acme",
 )
-ELASTIC_POOL = _kind(
+ELASTIC_POOL = ResourceKind(
     "elastic pool",
-    rf"/Microsoft\.Sql/servers/(?P<server>{_NAME})/elasticPools/(?P<name>{_NAME})",
+    "Microsoft.Sql/servers/elasticPools",
     f"{_EX}/Microsoft.Sql/servers/sql-fw-aue-01/elasticPools/pool-01",
 )
-APP_INSIGHTS = _kind(
+APP_INSIGHTS = ResourceKind(
     "Application Insights component",
-    rf"/Microsoft\.Insights/components/(?P<name>{_NAME})",
+    "Microsoft.Insights/components",
     f"{_EX}/Microsoft.Insights/components/appi-fw-acme",
 )
 
@@ -68,13 +60,33 @@ _KEY_PATH = re.compile(r"^/keys/(?P<name>[0-9A-Za-z-]{1,127})(/(?P<version>[0-9A
 
 
 def resource_id_parts(kind: ResourceKind, value: str) -> dict[str, str]:
-    match = kind.pattern.match(value)
-    if not match:
+    """The parts of a catalogue id of `kind` (subscription, resource_group, name, and server
+    for a server's child), read by the portal's one parser, or a ValidationError."""
+    try:
+        parsed = parse(value, expect=kind.expect)
+    except ValueError:
+        parsed = None
+    if (
+        parsed is None
+        or not value.startswith("/")
+        or value != value.strip()
+        or value.endswith("/")
+        or not SUBSCRIPTION_ID.match(parsed.subscription_id)
+        or not _RESOURCE_GROUP.match(parsed.resource_group)
+        or not all(_NAME.match(name) for _, name in parsed.path)
+    ):
         raise ValidationError(
             f"Not a valid {kind.label} resource id. Expected the form {kind.example}",
             code="invalid_resource_id",
         )
-    return match.groupdict()
+    parts = {
+        "subscription": parsed.subscription_id,
+        "resource_group": parsed.resource_group,
+        "name": parsed.name,
+    }
+    if len(parsed.path) > 1:
+        parts["server"] = parsed.path[0][1]
+    return parts
 
 
 _KINDS = {k.label: k for k in (SITE, PLAN, SQL_SERVER, DATABASE, ELASTIC_POOL, APP_INSIGHTS)}

@@ -13,6 +13,7 @@ from backups.selectors import restore_snapshot_for
 from operations.models import Operation
 from operations.selectors import operations_visible_to
 from portal.pages import render_page
+from portal.resource_ids import name_of
 from portal.roles import REQUEST_RESTORE
 from tenants.models import Tenant
 from tenants.selectors import tenant_for_user
@@ -28,7 +29,7 @@ class CatalogueFact:
 
 
 def _name(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else "—"
+    return name_of(resource_id, default="—")
 
 
 def catalogue_facts(tenant: Tenant) -> list[CatalogueFact]:
