@@ -4,7 +4,7 @@ Someone with write access to the database but without AUDIT_MAC_KEY cannot forge
 can delete the newest ones: what remains is still a valid chain. An anchor taken earlier says how
 long the chain was and which event was its head then, so verification against it shows the removed
 tail. Anchors go to the log (logger `portal.audit.anchor`, shipped with the rest of the portal's
-logs, to Application Insights in production) and, when AUDIT_ANCHOR_FILE is set, are appended to
+logs, e.g. to Application Insights) and, when AUDIT_ANCHOR_FILE is set, are appended to
 that file, one JSON line each, with a MAC so that a line cannot be forged without the key.
 """
 
