@@ -22,6 +22,7 @@ from monitoring.health import Context, evaluate
 from monitoring.models import PoolSnapshot, Source, StatusChange, TenantHealth
 from monitoring.snapshots import apply_alerts, apply_pools, apply_posture, apply_source
 from monitoring.sources import oldest_hot_as_of
+from notifications.services import status_changes_notify
 from tenants.models import Tenant
 
 Reader = Callable[[Fleet, datetime], SourceResult]
@@ -78,6 +79,8 @@ def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict
         ]
         TenantHealth.objects.bulk_update(list(healths.values()), _FIELDS, batch_size=500)
         StatusChange.objects.bulk_create(changes)
+        # Account managers hear of their tenants' changes once this commits.
+        status_changes_notify(changes=changes)
     return errors
 
 

@@ -161,7 +161,8 @@ def _status_deliveries(changes: list[StatusChange]) -> None:
         )
         _record(
             message,
-            event_key=f"status:{change.pk}",
+            # Not the row's id: bulk_create does not return ids on every database.
+            event_key=f"status:{tenant.pk}:{change.at.isoformat()}:{change.to_status}",
             people=[tenant.account_manager],
             tenant=tenant,
         )

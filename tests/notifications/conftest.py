@@ -10,6 +10,9 @@ from notifications.demo_receivers import MailCatcher, WebhookReceiver
 from portal.celery import app as celery_app
 from tests.conftest import free_port
 
+# The monitoring tests' seeded fleet and emulator control, for the status-change trigger.
+from tests.monitoring.conftest import control, fleet  # noqa: F401
+
 
 @pytest.fixture
 def mailbox(tmp_path, settings) -> Iterator[MailCatcher]:
