@@ -22,10 +22,24 @@ class EmulatorConfig:
     fleet_size: int = 25
     lro_seconds: float = 3.0
     seed: int = 1
-    # Restores count against these while their LRO runs (see providers/sql/restores.py).
+    # Restores count against these while their LRO runs (see providers/sql/restores.py): Azure
+    # processes this many at once per pool (single databases: per subscription) and queues
+    # the rest; past the submission limits it refuses.
     max_restores_per_pool: int = 4
-    max_restores_per_subscription: int = 20
+    max_restores_per_subscription: int = 30
+    max_restore_submissions_per_pool: int = 2000
+    max_restore_submissions_per_subscription: int = 100
     buckets: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BUCKETS))
+
+    def reset_limits(self) -> None:
+        """Back to the default restore limits (a reseed starts from Azure's figures)."""
+        defaults = EmulatorConfig()
+        self.max_restores_per_pool = defaults.max_restores_per_pool
+        self.max_restores_per_subscription = defaults.max_restores_per_subscription
+        self.max_restore_submissions_per_pool = defaults.max_restore_submissions_per_pool
+        self.max_restore_submissions_per_subscription = (
+            defaults.max_restore_submissions_per_subscription
+        )
 
     @property
     def public_host(self) -> str:

@@ -71,10 +71,7 @@ def routes(emulator: Emulator) -> list[Route]:
             "tokens": emulator.throttle.status(),
         }
         snapshot["lro_seconds"] = {"default": emulator.config.lro_seconds, **emulator.lro_overrides}
-        snapshot["limits"] = {
-            "restores_per_pool": emulator.config.max_restores_per_pool,
-            "restores_per_subscription": emulator.config.max_restores_per_subscription,
-        }
+        snapshot["limits"] = _limits(emulator)
         if request.query_params.get("resources") == "0":
             snapshot.pop("resources")
         return snapshot
@@ -202,10 +199,15 @@ def routes(emulator: Emulator) -> list[Route]:
             emulator.config.max_restores_per_subscription = int(
                 payload["restores_per_subscription"]
             )
-        return {
-            "restores_per_pool": emulator.config.max_restores_per_pool,
-            "restores_per_subscription": emulator.config.max_restores_per_subscription,
-        }
+        if "restore_submissions_per_pool" in payload:
+            emulator.config.max_restore_submissions_per_pool = int(
+                payload["restore_submissions_per_pool"]
+            )
+        if "restore_submissions_per_subscription" in payload:
+            emulator.config.max_restore_submissions_per_subscription = int(
+                payload["restore_submissions_per_subscription"]
+            )
+        return _limits(emulator)
 
     def lro_seconds(payload: dict[str, Any], request: Request) -> Any:
         seconds = float(payload["seconds"])
@@ -273,3 +275,13 @@ def routes(emulator: Emulator) -> list[Route]:
         Route("/_emulator/save", guarded(save), methods=["POST"]),
         Route("/_emulator/sites/state", guarded(site_state), methods=["POST"]),
     ]
+
+
+def _limits(emulator: Emulator) -> dict[str, int]:
+    config = emulator.config
+    return {
+        "restores_per_pool": config.max_restores_per_pool,
+        "restores_per_subscription": config.max_restores_per_subscription,
+        "restore_submissions_per_pool": config.max_restore_submissions_per_pool,
+        "restore_submissions_per_subscription": config.max_restore_submissions_per_subscription,
+    }

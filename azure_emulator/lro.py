@@ -62,16 +62,18 @@ def start(
     namespace: str = "Microsoft.Sql",
     status_kind: str = "database",
     labels: JSON | None = None,
+    delay_seconds: float = 0.0,
 ) -> Response:
     """Record an LRO and answer the initial request the way ARM does.
 
     ``status`` is 201 for a PUT that creates, 202 otherwise; ``body`` is the resource in its
     transitional state (or None for an empty 202). ``labels`` are free-form facts other code can
-    count running operations by (e.g. ``{"restore": true, "pool": <id>}``).
+    count running operations by (e.g. ``{"restore": true, "pool": <id>}``). ``delay_seconds`` is
+    time spent queued before the work starts (Azure's restore queue).
     """
     emulator = req.emulator
     now = emulator.store.now()
-    duration = emulator.lro_seconds(req.operation)
+    duration = emulator.lro_seconds(req.operation) + max(0.0, delay_seconds)
     op_id = str(uuid.uuid4())
     injected = emulator.faults.take_lro_failure(req.operation)
     sub = resource_id.split("/")[2] if resource_id.lower().startswith("/subscriptions/") else ""

@@ -96,6 +96,7 @@ class Emulator:
         self.faults.clear()
         self.throttle.reset()
         self.lro_overrides.clear()
+        self.config.reset_limits()
         self.requests.clear()
         self._assign_account_manager()
         self.store.save()

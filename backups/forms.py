@@ -76,8 +76,7 @@ class RestoreForm(forms.Form):
         backups = snapshot.long_term_backups if snapshot else []
         dropped = snapshot.dropped_databases if snapshot else []
         self.fields["long_term_backup_id"].widget = forms.Select(
-            choices=[("", "—")]
-            + [(b["id"], describe(datetime.fromisoformat(b["backup_time"]), zone)) for b in backups]
+            choices=[("", "—")] + [(b["id"], _backup_label(b, zone)) for b in backups]
         )
         self.fields["dropped_database_id"].widget = forms.Select(
             choices=[("", "—")]
@@ -152,3 +151,10 @@ class Confirmation:
             steps=list(payload["steps"]),
             needs_approval=bool(payload["needs_approval"]),
         )
+
+
+def _backup_label(backup: dict[str, Any], zone: ZoneInfo) -> str:
+    """The backup's time, and the database it was taken of (after an in-place restore, older
+    backups may be under a kept pre-restore database's name)."""
+    label = describe(datetime.fromisoformat(backup["backup_time"]), zone)
+    return f"{label} of {backup['database_name']}" if backup.get("database_name") else label

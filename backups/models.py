@@ -14,7 +14,11 @@ class RestoreSnapshot(models.Model):
     )
     earliest_restore_at = models.DateTimeField(null=True, blank=True)
     database_status = models.CharField(max_length=40, blank=True)
-    # [{"id", "backup_time", "expires_at"}], ISO-8601 UTC times.
+    # The window across the tenant's lineage (after in-place restores, older parts come from
+    # kept pre-restore databases): [{"database_id", "database_name", "earliest", "latest"}].
+    window_parts = models.JSONField(default=list, blank=True)
+    # [{"id", "backup_time", "expires_at", "database_name"}], ISO-8601 UTC times, under the
+    # live name and the names of kept pre-restore databases.
     long_term_backups = models.JSONField(default=list, blank=True)
     # [{"id", "name", "deleted_at", "earliest_restore_at"}] for this tenant's database name.
     dropped_databases = models.JSONField(default=list, blank=True)

@@ -132,7 +132,11 @@ def restore_copy(context: StepContext) -> str:
                 long_term_retention_backup_id=_p(context, "long_term_retention_backup_id"),
                 restorable_dropped_database_id=_p(context, "restorable_dropped_database_id"),
                 elastic_pool_id=_p(context, "elastic_pool_id"),
+                # Azure restores neither tags nor a database-level key: both are passed.
                 tags=_copy_tags(context),
+                identity_ids=context.operation.parameters.get("identity_ids") or (),
+                key_uris=context.operation.parameters.get("key_uris") or (),
+                encryption_protector=context.operation.parameters.get("encryption_protector"),
             )
             context.save(restore_begun=True, restore_token=token)
         else:
@@ -174,6 +178,34 @@ def verify_copy(context: StepContext) -> str:
             f"{copy.name} reports {copy.status}, not Online.", code="CopyNotOnline"
         )
     return f"{copy.name} is online in {name_of(copy.elastic_pool_id, default='no pool')}."
+
+
+def verify_key(context: StepContext) -> str:
+    """The copy is encrypted with the tenant's key and reaches it with the tenant's identity.
+
+    Azure answers a restore that lost the database-level key with a healthy database under the
+    server's encryption, so this is checked, not assumed.
+    """
+    protector = context.operation.parameters.get("encryption_protector")
+    if not protector:
+        return "The tenant uses the server's TDE key; nothing to check."
+    copy = sql.database_get(_p(context, "target_id"))
+    wanted = set(context.operation.parameters.get("identity_ids") or ())
+    problems = []
+    if (copy.encryption_protector or "").lower() != protector.lower():
+        problems.append(f"its protector is {copy.encryption_protector or 'the server key'}")
+    if not wanted <= set(copy.identity_ids):
+        problems.append("it lacks the tenant's identity")
+    if problems:
+        context.save(
+            failure_outcome=f"{UNTOUCHED} The copy {copy.name} came back without the tenant's "
+            "key and must not be used; ask an admin to delete it."
+        )
+        raise StepFailedError(
+            f"{copy.name} came back without the tenant's key ({'; '.join(problems)}).",
+            code="CopyLostTenantKey",
+        )
+    return f"{copy.name} is encrypted with the tenant's key {protector.rsplit('/', 1)[-1][:8]}."
 
 
 def cancel_restore(context: StepContext) -> str:
@@ -317,6 +349,7 @@ def _parallel_plan(operation: Operation) -> list[Step]:
         Step("check", "Check the source and the restore window", check_source),
         Step("restore", f"Restore into {operation.parameters['target_name']}", restore_copy),
         Step("verify", "Check the restored copy is online", verify_copy),
+        Step("verify_key", "Check the restored copy kept the tenant's key", verify_key),
     ]
 
 
@@ -327,6 +360,7 @@ def _in_place_plan(operation: Operation) -> list[Step]:
         Step("check", "Check the source, the window and geo-replication", check_source),
         Step("restore", f"Restore beside the live database into {p['target_name']}", restore_copy),
         Step("verify_copy", "Check the restored copy is online", verify_copy),
+        Step("verify_key", "Check the restored copy kept the tenant's key", verify_key),
         Step(
             "stop_app", "Stop the tenant's app", stop_app, undo=start_app_again, cancellable=False
         ),

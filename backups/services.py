@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backups.models import RestoreSnapshot
+from backups.restore_keys import RestoreKeys, RestoreKeysError, restore_keys
 from backups.restore_time import (
     RestoreTimeError,
     RestoreWindow,
@@ -28,10 +29,11 @@ from backups.restore_time import (
     parse_restore_time,
 )
 from backups.restores import CLEANUP, DISPOSABLE_ROLES, IN_PLACE, PARALLEL
+from backups.window import WindowPart, kept_databases, lineage_parts, part_for
 from operations.kinds import kind_of
 from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
-from portal.azure import keyvault, monitor, sql
+from portal.azure import monitor, sql
 from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
 from portal.roles import REQUEST_RESTORE
 from portal.times import portal_zone
@@ -94,35 +96,48 @@ def _live_database(tenant: Tenant) -> sql.DatabaseInfo:
 def restore_window(
     tenant: Tenant, *, now: datetime | None = None, live: sql.DatabaseInfo | None = None
 ) -> RestoreWindow:
-    """The live database's point-in-time window (read from Azure unless `live` is given)."""
+    """The tenant's point-in-time window across its lineage (read from Azure)."""
+    return lineage_window(tenant, now=now, live=live)[0]
+
+
+def lineage_window(
+    tenant: Tenant, *, now: datetime | None = None, live: sql.DatabaseInfo | None = None
+) -> tuple[RestoreWindow, list[WindowPart]]:
+    """The whole window (oldest kept database's earliest point → newest point) and its parts."""
     now = now or timezone.now()
     database = live or _live_database(tenant)
-    if database.earliest_restore_date is None:
+    latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
+    kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+    parts = lineage_parts(live=database, kept=kept, latest=latest)
+    if not parts:
         raise RestoreRefusedError(
             f"{tenant.database_name} has no backups yet, so there is nothing to restore to."
         )
-    latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
-    return RestoreWindow(earliest=database.earliest_restore_date, latest=latest, checked_at=now)
+    return RestoreWindow(earliest=parts[0].earliest, latest=latest, checked_at=now), parts
+
+
+def describe_parts(parts: list[WindowPart], zone: ZoneInfo) -> str:
+    return "; ".join(
+        f"{describe(p.earliest, zone)} to {describe(p.latest, zone)} from {p.database_name}"
+        for p in parts
+    )
+
+
+def _lineage_ltr_backups(
+    live: sql.DatabaseInfo, kept: list[sql.DatabaseInfo]
+) -> list[sql.LtrBackup]:
+    """LTR backups are listed by database name: those of the kept pre-restore databases (taken
+    while they were live, under the tenant's name, or since under their own) count too."""
+    found = {
+        b.id.lower(): b
+        for database in [*kept, live]
+        for b in sql.long_term_retention_backups(database.id)
+    }
+    return sorted(found.values(), key=lambda b: b.backup_time)
 
 
 def _stamp(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def _point_in_time_source(
-    tenant: Tenant, moment: datetime, live: sql.DatabaseInfo
-) -> tuple[str, str] | None:
-    """After an earlier in-place restore, times before the live database's creation live in
-    the kept pre-restore database. Returns (its id, its name), or None."""
-    prefix = f"{tenant.database_name}-pre-restore-".lower()
-    for candidate in sql.databases_list(tenant.sql_server_id):
-        if (
-            candidate.name.lower().startswith(prefix)
-            and candidate.earliest_restore_date is not None
-            and candidate.earliest_restore_date <= moment <= (live.creation_date or moment)
-        ):
-            return candidate.id, candidate.name
-    return None
 
 
 def _azure_failures_refuse[**P, R](plan: Callable[P, R]) -> Callable[P, R]:
@@ -188,28 +203,25 @@ def restore_plan(
     if request.source == "point_in_time":
         try:
             moment = parse_restore_time(request.when, zone=zone, in_utc=request.in_utc)
-            window = restore_window(tenant, now=now, live=live)
-            # Before the live database's window, the database that was live then may be kept
-            # from an earlier in-place restore.
-            found = (
-                _point_in_time_source(tenant, moment, live) if moment < window.earliest else None
-            )
-            if found is None:
-                check_in_window(moment, window, now=now, zone=zone)
-                found = (live.id, live.name)
-            source_id, source_name = found
+            window, parts = lineage_window(tenant, now=now, live=live)
+            check_in_window(moment, window, now=now, zone=zone)
+            # Before the live database's own window, the database that was live then (kept
+            # from an earlier in-place restore) is the source.
+            part = part_for(parts, moment)
+            if part is None:
+                raise RestoreRefusedError(
+                    f"No database of {tenant.display_name}'s lineage has backups for "
+                    f"{describe(moment, zone)}. Restorable: {describe_parts(parts, zone)}."
+                )
+            source_id, source_name = part.database_id, part.database_name
         except RestoreTimeError as exc:
             raise RestoreRefusedError(exc.message, exc.readings) from exc
         parameters.update(point_in_time=moment.isoformat(), source_database_id=source_id)
         checks.append(("Source", f"{source_name} as it was at {describe(moment, zone)}"))
-        checks.append(
-            (
-                "Restore window",
-                f"{describe(window.earliest, zone)} to {describe(window.latest, zone)}",
-            )
-        )
+        checks.append(("Restore window", describe_parts(parts, zone)))
     elif request.source == "long_term_backup":
-        backups = {b.id.lower(): b for b in sql.long_term_retention_backups(live.id)}
+        kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+        backups = {b.id.lower(): b for b in _lineage_ltr_backups(live, kept)}
         backup = backups.get(request.long_term_backup_id.lower())
         if backup is None:
             raise RestoreRefusedError("Choose one of the tenant's long-term backups.")
@@ -272,7 +284,13 @@ def restore_plan(
         checks.append(("Geo-replication", "none: the swap is possible"))
 
     checks.append(("Elastic pool", _pool_headroom(parameters["elastic_pool_id"], live)))
-    checks.append(("TDE key", _key_reachability(tenant, moment)))
+    keys = _restore_keys(tenant, live, request, moment, parameters)
+    parameters.update(
+        identity_ids=list(keys.identity_ids),
+        key_uris=list(keys.key_uris),
+        encryption_protector=keys.encryption_protector,
+    )
+    checks.append(("TDE key", keys.finding))
 
     operation_kind = kind_of(kind)
     probe = Operation(tenant=tenant, kind=kind, parameters=parameters)
@@ -311,31 +329,24 @@ def _gib(size: float) -> str:
     return f"{size / 2**30:,.1f} GiB"
 
 
-def _key_reachability(tenant: Tenant, moment: datetime | None) -> str:
-    """Every key version in use from the restore point until now must still be enabled."""
+def _restore_keys(
+    tenant: Tenant,
+    live: sql.DatabaseInfo,
+    request: RestoreRequest,
+    moment: datetime | None,
+    parameters: dict[str, Any],
+) -> RestoreKeys:
     try:
-        versions = sorted(keyvault.key_versions(tenant.key_vault_key_id), key=lambda v: v.created)
-    except AzureError as exc:
-        raise RestoreRefusedError(
-            f"The tenant's TDE key could not be read from Key Vault: {exc}"
-        ) from exc
-    if not versions:
-        raise RestoreRefusedError(
-            "The tenant's TDE key has no versions in Key Vault; Azure could not decrypt the backup."
+        return restore_keys(
+            key_vault_key_id=tenant.key_vault_key_id,
+            live=live,
+            source=request.source,
+            moment=moment,
+            source_database_id=parameters["source_database_id"],
+            dropped_database_id=parameters["restorable_dropped_database_id"],
         )
-    needed = versions
-    if moment is not None:
-        current_then = [v for v in versions if v.created <= moment]
-        needed = ([current_then[-1]] if current_then else []) + [
-            v for v in versions if v.created > moment
-        ]
-    disabled = [v.version for v in needed if not v.enabled]
-    if disabled:
-        raise RestoreRefusedError(
-            f"Key version(s) {', '.join(disabled)} of {tenant.key_vault_key_id} were in use after the restore "
-            "point but are disabled; enable them in Key Vault first or Azure cannot decrypt the backup."
-        )
-    return f"{len(needed)} key version(s) in use since the restore point, all enabled"
+    except RestoreKeysError as exc:
+        raise RestoreRefusedError(exc.message) from exc
 
 
 def restore_request(
@@ -390,7 +401,10 @@ def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
     now = timezone.now()
     try:
         live = sql.database_get(tenant.database_id)
-        backups = sql.long_term_retention_backups(tenant.database_id)
+        kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+        latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
+        parts = lineage_parts(live=live, kept=kept, latest=latest)
+        backups = _lineage_ltr_backups(live, kept)
         dropped = [
             d
             for d in sql.restorable_dropped_databases(tenant.sql_server_id)
@@ -403,15 +417,17 @@ def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
         snapshot.collected_at = now
         snapshot.save(update_fields=["error", "collected_at"])
         return snapshot
-    snapshot.earliest_restore_at = live.earliest_restore_date
+    snapshot.earliest_restore_at = parts[0].earliest if parts else None
+    snapshot.window_parts = [p.as_json() for p in parts]
     snapshot.database_status = live.status
     snapshot.long_term_backups = [
         {
             "id": b.id,
             "backup_time": b.backup_time.isoformat(),
             "expires_at": b.expiration_time.isoformat() if b.expiration_time else None,
+            "database_name": b.database_name,
         }
-        for b in sorted(backups, key=lambda b: b.backup_time, reverse=True)
+        for b in reversed(backups)
     ]
     snapshot.dropped_databases = [
         {

@@ -11,7 +11,7 @@ token without waiting; `*_wait` resumes from that token, in any process, for a b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -23,7 +23,12 @@ from azure.mgmt.sql import models as sql_models
 
 from portal.azure import lro
 from portal.azure.clients import azure_clients
-from portal.azure.errors import AzureNotFoundError, AzureOperationError, azure_errors
+from portal.azure.errors import (
+    AzureError,
+    AzureNotFoundError,
+    AzureOperationError,
+    azure_errors,
+)
 from portal.azure.lro import LroOutcome
 from portal.azure.resource_ids import ResourceId, parse, same
 
@@ -65,6 +70,8 @@ class DatabaseInfo:
     secondary_type: str | None
     # Database-level customer-managed TDE key (a versioned Key Vault kid), None if server-level.
     encryption_protector: str | None
+    # User-assigned identities (ARM ids) the database reaches its Key Vault key with.
+    identity_ids: tuple[str, ...] = ()
     # Restore lineage, when the response carries it. Azure treats these as create-only
     # properties and normally omits them on GET (the emulator does too: its lineage is only in
     # the control API), so do not rely on them to recognise a restored copy: use names and tags.
@@ -236,6 +243,9 @@ def _database(db: sql_models.Database) -> DatabaseInfo:
         backup_storage_redundancy=_text(props.current_backup_storage_redundancy),
         secondary_type=_text(props.secondary_type) or None,
         encryption_protector=props.encryption_protector or None,
+        identity_ids=tuple(
+            sorted((db.identity.user_assigned_identities or {}) if db.identity else ())
+        ),
         create_mode=_text(props.create_mode) or None,
         source_database_id=props.source_database_id or None,
         restore_point_in_time=_utc(props.restore_point_in_time),
@@ -298,8 +308,16 @@ def database_restore_begin(
     recoverable_database_id: str | None = None,
     elastic_pool_id: str | None = None,
     tags: Mapping[str, str],
+    identity_ids: Sequence[str] = (),
+    key_uris: Sequence[str] = (),
+    encryption_protector: str | None = None,
 ) -> str:
     """Start restoring into a new database `target_id`; returns the continuation token.
+
+    Azure carries neither tags nor a database-level key over to the restored database: pass the
+    tags, and for a source with a database-level key its user-assigned identities, every key
+    version the backup needs (`key_uris`) and the protector, or the copy comes back under the
+    server's encryption.
 
     Does not wait. Azure checks the request synchronously (a time outside the window, an unknown
     backup, an existing target name → AzureOperationError with its code) and runs the restore
@@ -326,8 +344,12 @@ def database_restore_begin(
         restorable_dropped_database_id=restorable_dropped_database_id,
         recoverable_database_id=recoverable_database_id,
         elastic_pool_id=elastic_pool_id,
+        keys_property={uri: sql_models.DatabaseKey() for uri in key_uris} or None,
+        encryption_protector=encryption_protector,
     )
-    parameters = sql_models.Database(location=location, tags=dict(tags), properties=properties)
+    parameters = sql_models.Database(
+        location=location, tags=dict(tags), properties=properties, identity=_identity(identity_ids)
+    )
 
     def start(polling: Any) -> LROPoller[Any]:
         return ref.client.databases.begin_create_or_update(
@@ -353,6 +375,15 @@ def database_restore_wait(
         )
 
     return lro.wait(resume, continuation_token, timeout_seconds=timeout_seconds)
+
+
+def _identity(identity_ids: Sequence[str]) -> sql_models.DatabaseIdentity | None:
+    if not identity_ids:
+        return None
+    return sql_models.DatabaseIdentity(
+        type="UserAssigned",
+        user_assigned_identities={i: sql_models.DatabaseUserIdentity() for i in identity_ids},
+    )
 
 
 def database_delete_begin(database_id: str) -> str:
@@ -388,16 +419,33 @@ def database_delete_wait(
 def database_rename(database_id: str, new_name: str) -> str:
     """Rename within the server (POST .../move, synchronous); returns the new id.
 
-    Azure refuses a geo-replicated database (UpdateNotAllowedInCurrentReplicationState) and an
-    existing name (409).
+    Azure refuses an existing name (400 DatabaseNameInUse) and a geo-replicated database (409
+    InvalidOperationForDatabaseInReplicationRelationship); both come back as
+    AzureOperationError with Azure's code and a message that says what to do.
     """
     ref = _ref(database_id, DATABASE)
     new_id = str(ref.id.parent.child("databases", new_name))
-    with azure_errors():
-        ref.client.databases.rename(
-            ref.group, ref.server, ref.id.name, sql_models.ResourceMoveDefinition(id=new_id)
-        )
+    try:
+        with azure_errors():
+            ref.client.databases.rename(
+                ref.group, ref.server, ref.id.name, sql_models.ResourceMoveDefinition(id=new_id)
+            )
+    except AzureOperationError as exc:
+        raise _rename_refusal(exc, ref.id.name, new_name, ref.server) from exc
     return new_id
+
+
+def _rename_refusal(exc: AzureOperationError, name: str, new_name: str, server: str) -> AzureError:
+    messages = {
+        "DatabaseNameInUse": f"Cannot rename {name} to {new_name}: server {server} already has a "
+        f"database named {new_name}.",
+        "InvalidOperationForDatabaseInReplicationRelationship": f"Cannot rename {name}: it is "
+        "geo-replicated, and Azure does not rename a database in a replication relationship. "
+        "Remove the geo-replica first.",
+    }
+    if exc.code not in messages:
+        return exc
+    return AzureOperationError(messages[exc.code], code=exc.code, status=exc.status)
 
 
 def database_tags_set(
@@ -419,6 +467,17 @@ def database_tags_set(
 
     lro.run(start, timeout_seconds=timeout_seconds)
     return database_get(database_id)
+
+
+def restorable_dropped_database_keys(dropped_id: str) -> list[str]:
+    """Key versions (kids) the deleted database's backups need (`$expand=keys`)."""
+    parsed = parse(dropped_id, expect="Microsoft.Sql/servers/restorableDroppedDatabases")
+    client = azure_clients().sql(parsed.subscription_id)
+    with azure_errors():
+        dropped = client.restorable_dropped_databases.get(
+            parsed.resource_group, parsed.name_of("servers"), parsed.name, expand="keys"
+        )
+    return sorted((dropped.properties.keys_property if dropped.properties else None) or {})
 
 
 def database_keys(database_id: str, *, at: datetime | None = None) -> list[DatabaseKey]:

@@ -448,7 +448,11 @@ def test_renaming_onto_an_existing_name_is_refused(azure_emulator, tenant, resto
     with pytest.raises(AzureOperationError) as caught:
         sql.database_rename(copy.id, tenant["database_name"])
 
-    assert caught.value.status == 409
+    assert (caught.value.status, caught.value.code) == (400, "DatabaseNameInUse")
+    assert caught.value.message == (
+        f"Cannot rename {copy.name} to {tenant['database_name']}: server "
+        f"{tenant['sql_server_name']} already has a database named {tenant['database_name']}."
+    )
     assert sql.database_get(copy.id).is_online
 
 
@@ -463,9 +467,25 @@ def test_a_deleted_database_becomes_restorable_and_can_be_restored(azure_emulato
 
     assert (outcome.done, outcome.succeeded) == (True, True)
     assert sql.database_find(copy.server_id, copy.name) is None
-    dropped = [
-        d for d in sql.restorable_dropped_databases(copy.server_id) if d.database_name == copy.name
-    ]
+
+    def dropped_now() -> list[sql.DroppedDatabase]:
+        return [
+            d
+            for d in sql.restorable_dropped_databases(copy.server_id)
+            if d.database_name == copy.name
+        ]
+
+    # Azure lists a deleted database as restorable a few minutes after the delete.
+    assert dropped_now() == []
+    offset = azure_emulator.control("POST", "clock", {"advance_seconds": 0})["offset_seconds"]
+    azure_emulator.control("POST", "clock", {"advance_seconds": 6 * 60})
+    try:
+        _restore_the_deleted_copy(azure_emulator, copy, dropped_now())
+    finally:
+        azure_emulator.control("POST", "clock", {"offset_seconds": offset})
+
+
+def _restore_the_deleted_copy(azure_emulator, copy, dropped):
     assert len(dropped) == 1
     entry = dropped[0]
     assert entry.database_id.lower() == copy.id.lower()
@@ -662,7 +682,12 @@ def test_a_geo_replicated_database_cannot_be_renamed(azure_emulator):
     with pytest.raises(AzureOperationError) as caught:
         sql.database_rename(tenant["database_id"], unique("swap"))
 
-    assert caught.value.code == "UpdateNotAllowedInCurrentReplicationState"
+    assert (caught.value.status, caught.value.code) == (
+        409,
+        "InvalidOperationForDatabaseInReplicationRelationship",
+    )
+    assert "geo-replicated" in caught.value.message
+    assert "Remove the geo-replica first" in caught.value.message
     assert sql.database_get(tenant["database_id"]).is_online
 
 

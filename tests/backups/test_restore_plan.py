@@ -61,11 +61,16 @@ def test_a_plan_in_parallel_names_the_source_target_pool_and_keys(azure_emulator
     assert "beside the live one" in checks["Target"]
     assert "free of" in checks["Elastic pool"]
     assert "all enabled" in checks["TDE key"]
+    assert "database-level key" in checks["TDE key"]
+    assert plan.parameters["encryption_protector"]
+    assert plan.parameters["identity_ids"]
+    assert plan.parameters["key_uris"]
     assert plan.parameters["target_name"].startswith(f"{tenant.database_name}-restore-")
     assert plan.steps == [
         "Check the source and the restore window",
         f"Restore into {plan.parameters['target_name']}",
         "Check the restored copy is online",
+        "Check the restored copy kept the tenant's key",
     ]
     assert not plan.needs_approval
 
@@ -82,7 +87,8 @@ def test_an_in_place_plan_needs_approval_and_keeps_the_current_database(azure_em
     assert dict(plan.checks)["Current database"].startswith(
         f"renamed to {tenant.database_name}-pre-restore-"
     )
-    assert len(plan.steps) == 9
+    assert len(plan.steps) == 10
+    assert plan.steps[3] == "Check the restored copy kept the tenant's key"
 
 
 def test_a_time_before_the_window_is_refused_with_the_window(azure_emulator, refused):

@@ -83,10 +83,17 @@ def test_a_parallel_restore_creates_a_copy_with_the_lineage_and_leaves_the_live_
     assert operation.state == "queued"
     operation = wait_for(lambda: finished(operation), what="the restore to finish", worker=worker)
     assert operation.state == "succeeded", (operation.error_message, worker.log_tail())
-    assert [s.state for s in operation.steps.order_by("position")] == ["succeeded"] * 3
+    assert [s.state for s in operation.steps.order_by("position")] == ["succeeded"] * 4
 
     copy = emulator_database(azure_emulator, operation.parameters["target_id"])
     assert copy is not None
+    # Azure restores neither a database-level key nor tags: the portal passed both.
+    live = emulator_database(azure_emulator, tenant.database_id)
+    assert live["properties"]["encryptionProtector"]
+    assert copy["properties"]["encryptionProtector"] == live["properties"]["encryptionProtector"]
+    assert copy["identity"]["userAssignedIdentities"].keys() == (
+        live["identity"]["userAssignedIdentities"].keys()
+    )
     lineage = copy["_meta"]["lineage"]
     assert lineage["source_database_id"].lower() == tenant.database_id.lower()
     assert lineage["restore_point_in_time"].startswith(operation.parameters["point_in_time"][:16])

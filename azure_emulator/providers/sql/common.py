@@ -30,6 +30,10 @@ KEYVAULT_KEYS = "keyvault_keys"
 # .NET ticks (100 ns since 0001-01-01) are what Azure puts in dropped-database and LTR names.
 _TICKS_AT_EPOCH = 621355968000000000
 GEO_BACKUP_LAG = timedelta(hours=1)
+# Log backups every few minutes bound the newest restorable point; a deleted database becomes
+# restorable some minutes after the delete (docs/azure-behaviours.md, "Restores and keys").
+LOG_BACKUP_MINUTES = 5
+DROPPED_RESTORABLE_AFTER = timedelta(minutes=5)
 STANDARD_POOL_DTUS = (50, 100, 200, 300, 400, 800, 1200, 1600, 2000, 2500, 3000)
 RESTORE_MODES = ("PointInTimeRestore", "Restore", "Recovery", "RestoreLongTermRetentionBackup")
 
@@ -126,6 +130,13 @@ def retention_days(store: Store, db_id: str) -> int:
     return int(policy["properties"]["retentionDays"]) if policy else 7
 
 
+def latest_restore(store: Store) -> datetime:
+    """The newest restorable point: the last log backup (taken every few minutes), not now."""
+    now = store.now()
+    minutes = now.minute - now.minute % LOG_BACKUP_MINUTES
+    return now.replace(minute=minutes, second=0, microsecond=0)
+
+
 def earliest_restore(store: Store, db: JSON, *, until: datetime | None = None) -> datetime:
     """PITR window start: max(creation, now - retention) (for a dropped DB: deletion - retention)."""
     created = parse_time(db["properties"]["creationDate"])
@@ -139,14 +150,42 @@ def render_database(req: ArmRequest, db: JSON) -> JSON:
     props = dict(body.get("properties", {}))
     if props.get("status") == "Online" and props.get("creationDate"):
         props["earliestRestoreDate"] = isoformat(earliest_restore(req.store, db))
-    expand = (req.arg("$expand") or "").lower()
-    if "keys" in expand:
-        props["keys"] = {
-            entry["kid"]: _database_key(req.store, entry["kid"], entry["from"])
-            for entry in db.get("_meta", {}).get("key_history", [])
-        }
+    expand = req.arg("$expand") or ""
+    if "keys" in expand.lower():
+        props["keys"] = database_keys(req.store, db, _key_filter_time(req.store, expand))
     body["properties"] = props
     return body
+
+
+def _key_filter_time(store: Store, expand: str) -> datetime:
+    """The T of ``keys($filter=pointInTime('T'))``; ``'current'`` or no filter: now."""
+    match = re.search(r"pointInTime\(\s*'([^']*)'\s*\)", expand, re.IGNORECASE)
+    if match is None or match.group(1).lower() == "current":
+        return store.now()
+    try:
+        return parse_time(match.group(1))
+    except ValueError as exc:
+        raise bad_request(
+            "InvalidExpandFilter", f"The point in time '{match.group(1)}' is not a valid time."
+        ) from exc
+
+
+def keys_in_use(db: JSON, at: datetime) -> list[JSON]:
+    """Key-history entries (``{"kid", "from"}``) in use at ``at``: every version that had become
+    the database's protector by then (backups taken since still need them), none added later."""
+    return [
+        entry
+        for entry in (db.get("_meta") or {}).get("key_history", [])
+        if parse_time(entry["from"]) <= at
+    ]
+
+
+def database_keys(store: Store, db: JSON, at: datetime) -> JSON:
+    """The ``keys`` map Azure reports for ``db`` at ``at`` (kid → DatabaseKey)."""
+    return {
+        entry["kid"]: _database_key(store, entry["kid"], entry["from"])
+        for entry in keys_in_use(db, at)
+    }
 
 
 def _database_key(store: Store, kid: str, since: str) -> JSON:
@@ -206,12 +245,13 @@ def dropped_rows(store: Store, server_id: str) -> list[JSON]:
         if row["server_id"].lower() != server_id.lower():
             continue
         days = int(row["database"].get("_meta", {}).get("retention_days", 7))
-        if parse_time(row["deleted"]) + timedelta(days=days) >= now:
+        deleted = parse_time(row["deleted"])
+        if deleted + DROPPED_RESTORABLE_AFTER <= now <= deleted + timedelta(days=days):
             rows.append(row)
     return sorted(rows, key=lambda r: r["deleted"])
 
 
-def dropped_body(store: Store, row: JSON) -> JSON:
+def dropped_body(store: Store, row: JSON, *, keys: bool = False) -> JSON:
     db = row["database"]
     deleted = parse_time(row["deleted"])
     created = parse_time(db["properties"]["creationDate"])
@@ -232,7 +272,7 @@ def dropped_body(store: Store, row: JSON) -> JSON:
             "backupStorageRedundancy": db["properties"].get(
                 "currentBackupStorageRedundancy", "Geo"
             ),
-            "keys": {},
+            "keys": database_keys(store, db, deleted) if keys else {},
         },
     }
 

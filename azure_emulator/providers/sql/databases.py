@@ -31,7 +31,7 @@ from azure_emulator.providers.sql.common import (
 )
 from azure_emulator.providers.sql.keys import check_key_usable
 from azure_emulator.providers.sql.pools import check_pool_room
-from azure_emulator.providers.sql.restores import check_restore_limits, restore_source
+from azure_emulator.providers.sql.restores import restore_queue_delay, restore_source
 from azure_emulator.state import JSON, isoformat
 
 if TYPE_CHECKING:
@@ -123,8 +123,7 @@ def database_put(req: ArmRequest) -> Response:
             "ElasticPoolSkuCombinationInvalid",
             "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
         )
-    if mode != "Default":
-        check_restore_limits(req, pool)
+    queued = restore_queue_delay(req, pool) if mode != "Default" else 0.0
 
     now = req.store.now()
     template = source or {}
@@ -150,7 +149,8 @@ def database_put(req: ArmRequest) -> Response:
         "type": DB_TYPE,
         "location": server["location"],
         "kind": "v12.0,user,pool" if pool is not None else "v12.0,user",
-        "tags": body.get("tags") or dict(template.get("tags") or {}),
+        # Azure does not restore tags: the copy has those of the request only.
+        "tags": body.get("tags") or {},
         "sku": sku,
         "properties": {
             "collation": props.get("collation")
@@ -174,9 +174,9 @@ def database_put(req: ArmRequest) -> Response:
             "requestedBackupStorageRedundancy": redundancy,
             "isLedgerOn": False,
             "availabilityZone": "NoPreference",
-            "encryptionProtector": props.get(
-                "encryptionProtector", template_props.get("encryptionProtector")
-            ),
+            # Identity, keys and protector come from the request alone: a restore that omits
+            # them falls back to the server's encryption (here service-managed).
+            "encryptionProtector": props.get("encryptionProtector"),
             "encryptionProtectorAutoRotation": bool(
                 props.get("encryptionProtectorAutoRotation", False)
             ),
@@ -185,12 +185,14 @@ def database_put(req: ArmRequest) -> Response:
             "tenant": (template.get("_meta") or {}).get("tenant"),
             "used_bytes": (template.get("_meta") or {}).get("used_bytes", 0),
             "metrics": (template.get("_meta") or {}).get("metrics"),
-            "key_history": list((template.get("_meta") or {}).get("key_history", [])),
+            "key_history": [],
             "lineage": lineage or None,
         },
     }
-    if body.get("identity") or template.get("identity"):
-        db["identity"] = body.get("identity") or template.get("identity")
+    if body.get("identity"):
+        db["identity"] = body["identity"]
+    for kid in props.get("keys") or {}:
+        check_key_usable(req.store, kid)
     if props.get("encryptionProtector"):
         check_key_usable(req.store, props["encryptionProtector"])
         db["_meta"]["key_history"].append(
@@ -212,10 +214,12 @@ def database_put(req: ArmRequest) -> Response:
             "mode": mode,
             "point_in_time": isoformat(point_in_time) if point_in_time else None,
             "source_id": source["id"] if source else None,
+            "keys": sorted(props.get("keys") or {}),
         },
         body=render_database(req, db),
         status=201 if mode == "Default" else 202,
         labels=labels,
+        delay_seconds=queued,
     )
     if lineage:
         lineage["operation_id"] = _last_operation_id(req, db_id)
@@ -431,17 +435,18 @@ def database_rename(req: ArmRequest) -> Response:
         )
     if new_name.lower() == db["name"].lower():
         return Response(status_code=200)
+    # Codes from the Databases_Rename error list of the REST spec (docs/azure-behaviours.md).
     if req.store.get(target) is not None or new_name.lower() == "master":
-        raise ArmError(
-            409,
-            "DatabaseAlreadyExists",
-            f"Database '{new_name}' already exists. Choose a different database name.",
+        raise bad_request(
+            "DatabaseNameInUse",
+            f"The database name '{new_name}' is already in use on server '{server['name']}'.",
         )
     if db.get("_meta", {}).get("geo_secondary_id") or db.get("_meta", {}).get("replica_of"):
-        raise bad_request(
-            "UpdateNotAllowedInCurrentReplicationState",
-            f"The operation is disallowed on database '{db['name']}' in its current replication "
-            "state: a database in a geo-replication relationship cannot be renamed.",
+        raise ArmError(
+            409,
+            "InvalidOperationForDatabaseInReplicationRelationship",
+            f"The operation cannot be performed on database '{db['name']}' because it is "
+            "involved in a replication relationship.",
         )
     busy(req, db["id"])
     new_id = f"{server['id']}/databases/{new_name}"

@@ -1,8 +1,15 @@
-"""Restore requests: validating each restore source, restore limits, the create finalizer, and the
-recoverable (geo) and restorable dropped databases restores start from."""
+"""Restore requests: validating each restore source, restore limits and queueing, the create
+finalizer, and the recoverable (geo) and restorable dropped databases restores start from.
+
+Azure behaviours modelled here (sources in ``docs/azure-behaviours.md``, "Restores and keys"):
+the newest restorable point is the last log backup (:func:`latest_restore`); a restore past the
+processing limits is queued, and only past the submission limits refused; the restored database
+carries only the identity, keys, protector and tags the request names.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -18,12 +25,15 @@ from azure_emulator.providers.sql.common import (
     DROPPED,
     KEY_TYPE,
     SERVER,
+    database_keys,
     dropped_body,
     dropped_rows,
     earliest_restore,
     geo_backup_time,
     geo_recoverable,
+    keys_in_use,
     keyvault_version,
+    latest_restore,
     live_databases,
     require_server,
     retention_days,
@@ -34,160 +44,162 @@ from azure_emulator.state import JSON, Store, isoformat, parse_time
 if TYPE_CHECKING:
     from azure_emulator.runtime import Emulator
 
+Source = tuple[JSON, datetime, JSON]
 
-def restore_source(
-    req: ArmRequest, server: JSON, mode: str, props: JSON
-) -> tuple[JSON, datetime, JSON]:
+
+def restore_source(req: ArmRequest, server: JSON, mode: str, props: JSON) -> Source:
     """Validate a restore request: (source database body, point in time, lineage)."""
+    handlers: dict[str, Callable[[ArmRequest, JSON, JSON], Source]] = {
+        "PointInTimeRestore": _point_in_time_source,
+        "Restore": _deleted_source,
+        "Recovery": _geo_source,
+        "RestoreLongTermRetentionBackup": _ltr_source,
+    }
+    return handlers[mode](req, server, props)
+
+
+def _lineage(mode: str, source: JSON, point: datetime, kind: str, **extra: Any) -> JSON:
+    return {
+        "create_mode": mode,
+        "source_database_id": source["id"],
+        "source_database_name": source["name"],
+        "restore_point_in_time": isoformat(point),
+        "source_kind": kind,
+        **extra,
+    }
+
+
+def _point_in_time_source(req: ArmRequest, server: JSON, props: JSON) -> Source:
     store = req.store
-    now = store.now()
-    requested = props.get("restorePointInTime")
-    if mode == "PointInTimeRestore":
-        source_id = props.get("sourceDatabaseId")
-        if not source_id:
-            raise bad_request("MissingSourceDatabaseId", "Missing source database identifier.")
-        if not requested:
-            raise bad_request("MissingRestorePointInTime", "Missing restore point in time")
-        source = store.get(source_id)
-        if source is None or source.get("type") != DB_TYPE:
-            raise bad_request("SourceDatabaseNotFound", "The source database does not exist.")
-        if source_id.lower().rsplit("/databases/", 1)[0] != server["id"].lower():
-            raise bad_request(
-                "InvalidSourceDatabaseId",
-                "Point-in-time restore must target the server of the source database.",
-            )
-        point = _point_in_time(requested)
-        earliest = earliest_restore(store, source)
-        if source["properties"].get("status") != "Online":
-            raise bad_request("SourceDatabaseNotFound", "The source database is not online.")
-        if point < earliest or point > now:
-            raise bad_request(
-                "PitrPointInTimeInvalid",
-                f"The point in time {isoformat(point)} is not valid. Valid point in time range "
-                f"from {retention_days(store, source['id'])} days early to now and not before "
-                f"source server creation time. The earliest restore point for database "
-                f"'{source['name']}' is {isoformat(earliest)}.",
-                "properties.restorePointInTime",
-            )
-        return (
-            source,
-            point,
-            {
-                "create_mode": mode,
-                "source_database_id": source["id"],
-                "source_database_name": source["name"],
-                "restore_point_in_time": isoformat(point),
-                "source_kind": "live",
-            },
+    source_id = props.get("sourceDatabaseId")
+    if not source_id:
+        raise bad_request("MissingSourceDatabaseId", "Missing source database identifier.")
+    if not props.get("restorePointInTime"):
+        raise bad_request("MissingRestorePointInTime", "Missing restore point in time")
+    source = store.get(source_id)
+    if source is None or source.get("type") != DB_TYPE:
+        raise bad_request("SourceDatabaseNotFound", "The source database does not exist.")
+    if source_id.lower().rsplit("/databases/", 1)[0] != server["id"].lower():
+        raise bad_request(
+            "InvalidSourceDatabaseId",
+            "Point-in-time restore must target the server of the source database.",
         )
-    if mode == "Restore":
-        dropped_id = props.get("restorableDroppedDatabaseId")
-        row: JSON | None = None
-        if dropped_id:
-            parts = unquote(dropped_id).rstrip("/").split("/restorableDroppedDatabases/", 1)
-            if len(parts) == 2:
-                row = store.table(DROPPED).get(f"{parts[0]}/{parts[1]}".lower())
-            if row is None:
-                raise bad_request(
-                    "InvalidRestorableDroppedDatabaseId",
-                    "Invalid restorable dropped database identifier",
-                )
-        elif props.get("sourceDatabaseId"):
-            if not props.get("sourceDatabaseDeletionDate"):
-                raise bad_request(
-                    "MissingSourceDatabaseDeletionDate", "Missing source database deletion date"
-                )
-            deletion = _point_in_time(props["sourceDatabaseDeletionDate"])
-            server_part, _, name = props["sourceDatabaseId"].rpartition("/databases/")
-            for candidate in dropped_rows(store, server_part):
-                if (
-                    candidate["database"]["name"].lower() == name.lower()
-                    and abs((parse_time(candidate["deleted"]) - deletion).total_seconds()) < 1
-                ):
-                    row = candidate
-            if row is None:
-                raise bad_request(
-                    "InvalidDroppedDatabase",
-                    "Source database dropped does not exist on server within the supported recovery period.",
-                )
-        else:
-            raise bad_request(
-                "MissingRestorableDroppedDatabaseId", "Missing restorableDroppedDatabaseId"
-            )
-        if row["server_id"].lower() != server["id"].lower():
+    point = _point_in_time(props["restorePointInTime"])
+    if source["properties"].get("status") != "Online":
+        raise bad_request("SourceDatabaseNotFound", "The source database is not online.")
+    earliest, latest = earliest_restore(store, source), latest_restore(store)
+    if point < earliest or point > latest:
+        # The newest point is the last log backup, a few minutes behind now.
+        raise bad_request(
+            "PitrPointInTimeInvalid",
+            f"The point in time {isoformat(point)} is not valid. Valid point in time range "
+            f"from {retention_days(store, source['id'])} days early to the last log backup "
+            f"({isoformat(latest)}) and not before source server creation time. The earliest "
+            f"restore point for database '{source['name']}' is {isoformat(earliest)}.",
+            "properties.restorePointInTime",
+        )
+    return source, point, _lineage("PointInTimeRestore", source, point, "live")
+
+
+def _dropped_row(store: Store, props: JSON) -> JSON:
+    """The restorable-dropped row a Restore request names (by id, or by name + deletion time)."""
+    dropped_id = props.get("restorableDroppedDatabaseId")
+    if dropped_id:
+        parts = unquote(dropped_id).rstrip("/").split("/restorableDroppedDatabases/", 1)
+        row = store.table(DROPPED).get("/".join(parts).lower()) if len(parts) == 2 else None
+        if row is None:
             raise bad_request(
                 "InvalidRestorableDroppedDatabaseId",
-                "A dropped database is restored to its own server.",
+                "Invalid restorable dropped database identifier",
             )
-        if row not in dropped_rows(store, row["server_id"]):
-            raise bad_request(
-                "InvalidDroppedDatabase",
-                "Source database dropped does not exist on server within the supported recovery period.",
-            )
-        dropped = row["database"]
-        deleted = parse_time(row["deleted"])
-        earliest = parse_time(dropped_body(store, row)["properties"]["earliestRestoreDate"])
-        point = _point_in_time(requested) if requested else deleted
-        if point < earliest or point > deleted:
-            raise bad_request(
-                "PitrPointInTimeInvalid",
-                f"The point in time {isoformat(point)} is not valid. The deleted database "
-                f"'{dropped['name']}' can be restored to a time between {isoformat(earliest)} and "
-                f"its deletion at {isoformat(deleted)}.",
-                "properties.restorePointInTime",
-            )
-        return (
-            dropped,
-            point,
-            {
-                "create_mode": mode,
-                "source_database_id": dropped["id"],
-                "source_database_name": dropped["name"],
-                "restore_point_in_time": isoformat(point),
-                "source_kind": "dropped",
-                "restorable_dropped_database": row["name"],
-            },
+        return row
+    if not props.get("sourceDatabaseId"):
+        raise bad_request(
+            "MissingRestorableDroppedDatabaseId", "Missing restorableDroppedDatabaseId"
         )
-    if mode == "Recovery":
-        recoverable_id = props.get("recoverableDatabaseId")
-        if not recoverable_id:
-            raise bad_request(
-                "MissingRecoverableDatabaseId", "Missing recoverable database identifier."
-            )
-        server_part, sep, name = unquote(recoverable_id).rstrip("/").rpartition("/")
-        if not sep or not server_part.lower().endswith("/recoverabledatabases"):
-            raise bad_request(
-                "InvalidRecoverableDatabaseId", "Invalid recoverable database identifier."
-            )
-        source = store.get(f"{server_part[: -len('/recoverableDatabases')]}/databases/{name}")
-        if source is None or not geo_recoverable(source):
-            raise bad_request(
-                "InvalidRecoverableDatabaseId", "Invalid recoverable database identifier."
-            )
-        point = geo_backup_time(store)
-        return (
-            source,
-            point,
-            {
-                "create_mode": mode,
-                "source_database_id": source["id"],
-                "source_database_name": source["name"],
-                "restore_point_in_time": isoformat(point),
-                "source_kind": "geo_backup",
-                "recoverable_database_id": recoverable_id,
-            },
+    if not props.get("sourceDatabaseDeletionDate"):
+        raise bad_request(
+            "MissingSourceDatabaseDeletionDate", "Missing source database deletion date"
         )
+    deletion = _point_in_time(props["sourceDatabaseDeletionDate"])
+    server_part, _, name = props["sourceDatabaseId"].rpartition("/databases/")
+    for candidate in dropped_rows(store, server_part):
+        if (
+            candidate["database"]["name"].lower() == name.lower()
+            and abs((parse_time(candidate["deleted"]) - deletion).total_seconds()) < 1
+        ):
+            return candidate
+    raise bad_request(
+        "InvalidDroppedDatabase",
+        "Source database dropped does not exist on server within the supported recovery period.",
+    )
+
+
+def _deleted_source(req: ArmRequest, server: JSON, props: JSON) -> Source:
+    store = req.store
+    row = _dropped_row(store, props)
+    if row["server_id"].lower() != server["id"].lower():
+        raise bad_request(
+            "InvalidRestorableDroppedDatabaseId",
+            "A dropped database is restored to its own server.",
+        )
+    if row not in dropped_rows(store, row["server_id"]):
+        # Also a database deleted moments ago: it becomes restorable only after a while.
+        raise bad_request(
+            "InvalidDroppedDatabase",
+            "Source database dropped does not exist on server within the supported recovery period.",
+        )
+    dropped = row["database"]
+    deleted = parse_time(row["deleted"])
+    earliest = parse_time(dropped_body(store, row)["properties"]["earliestRestoreDate"])
+    requested = props.get("restorePointInTime")
+    point = _point_in_time(requested) if requested else deleted
+    if point < earliest or point > deleted:
+        raise bad_request(
+            "PitrPointInTimeInvalid",
+            f"The point in time {isoformat(point)} is not valid. The deleted database "
+            f"'{dropped['name']}' can be restored to a time between {isoformat(earliest)} and "
+            f"its deletion at {isoformat(deleted)}.",
+            "properties.restorePointInTime",
+        )
+    lineage = _lineage(
+        "Restore", dropped, point, "dropped", restorable_dropped_database=row["name"]
+    )
+    return dropped, point, lineage
+
+
+def _geo_source(req: ArmRequest, server: JSON, props: JSON) -> Source:
+    recoverable_id = props.get("recoverableDatabaseId")
+    if not recoverable_id:
+        raise bad_request(
+            "MissingRecoverableDatabaseId", "Missing recoverable database identifier."
+        )
+    server_part, sep, name = unquote(recoverable_id).rstrip("/").rpartition("/")
+    if not sep or not server_part.lower().endswith("/recoverabledatabases"):
+        raise bad_request(
+            "InvalidRecoverableDatabaseId", "Invalid recoverable database identifier."
+        )
+    source = req.store.get(f"{server_part[: -len('/recoverableDatabases')]}/databases/{name}")
+    if source is None or not geo_recoverable(source):
+        raise bad_request(
+            "InvalidRecoverableDatabaseId", "Invalid recoverable database identifier."
+        )
+    point = geo_backup_time(req.store)
+    lineage = _lineage(
+        "Recovery", source, point, "geo_backup", recoverable_database_id=recoverable_id
+    )
+    return source, point, lineage
+
+
+def _ltr_source(req: ArmRequest, server: JSON, props: JSON) -> Source:
     backup_id = props.get("longTermRetentionBackupResourceId") or props.get(
         "recoveryServicesRecoveryPointId"
     )
     if not backup_id:
         raise bad_request(
-            "MissingLongTermRetentionBackupResourceId"
-            if False
-            else "InvalidLongTermRetentionBackupId",
-            "Missing long term retention backup resource id.",
+            "InvalidLongTermRetentionBackupId", "Missing long term retention backup resource id."
         )
-    found = find_ltr_backup(store, backup_id)
+    found = find_ltr_backup(req.store, backup_id)
     if found is None:
         raise bad_request(
             "InvalidLongTermRetentionBackupId",
@@ -195,18 +207,10 @@ def restore_source(
         )
     backup, _, source = found
     point = parse_time(backup["properties"]["backupTime"])
-    return (
-        source,
-        point,
-        {
-            "create_mode": mode,
-            "source_database_id": source["id"],
-            "source_database_name": source["name"],
-            "restore_point_in_time": isoformat(point),
-            "source_kind": "ltr_backup",
-            "ltr_backup_id": backup["id"],
-        },
+    lineage = _lineage(
+        "RestoreLongTermRetentionBackup", source, point, "ltr_backup", ltr_backup_id=backup["id"]
     )
+    return source, point, lineage
 
 
 def _point_in_time(text: Any) -> datetime:
@@ -219,52 +223,82 @@ def _point_in_time(text: Any) -> datetime:
         ) from exc
 
 
-def check_restore_limits(req: ArmRequest, pool: JSON | None) -> None:
-    """Concurrent restores per subscription and per pool; over the limit ARM answers 429."""
+# -- limits and queueing -------------------------------------------------------------------------
+
+
+def restore_queue_delay(req: ArmRequest, pool: JSON | None) -> float:
+    """Seconds a new restore waits in Azure's queue before it is processed (0: at once).
+
+    Azure processes a few restores at once per elastic pool (single databases: per
+    subscription) and queues the rest; only past the submission limit does it refuse (429).
+    """
     config = req.emulator.config
     subscription = req.params["subscription"]
     running = lro.running(req.emulator, restore=True, subscription=subscription)
-    in_pool = [
-        r
-        for r in running
-        if pool is not None and str(r["labels"].get("pool", "")).lower() == pool["id"].lower()
-    ]
-    if len(running) >= config.max_restores_per_subscription or (
-        pool is not None and len(in_pool) >= config.max_restores_per_pool
-    ):
-        scope = (
-            f"elastic pool '{pool['name']}'"
-            if pool is not None and len(in_pool) >= config.max_restores_per_pool
-            else f"subscription '{subscription}'"
-        )
-        limit = (
-            config.max_restores_per_pool
-            if scope.startswith("elastic")
-            else config.max_restores_per_subscription
-        )
-        soonest = min(parse_time(r["due"]) for r in (in_pool or running))
+    if pool is not None:
+        scope_rows = [
+            r for r in running if str(r["labels"].get("pool", "")).lower() == pool["id"].lower()
+        ]
+        scope = f"elastic pool '{pool['name']}'"
+        processed, submitted = config.max_restores_per_pool, config.max_restore_submissions_per_pool
+    else:
+        scope_rows = [r for r in running if not r["labels"].get("pool")]
+        scope = f"subscription '{subscription}'"
+        processed = config.max_restores_per_subscription
+        submitted = config.max_restore_submissions_per_subscription
+    if len(scope_rows) >= submitted:
+        soonest = min(parse_time(r["due"]) for r in scope_rows)
         wait = max(1, int((soonest - req.store.now()).total_seconds()) + 1)
         raise ArmError(
             429,
             "SubscriptionTooManyCreateUpdateRequests",
             f"Requests beyond max requests that can be processed by available resources: "
-            f"{scope} already has {limit} concurrent restore operations in progress.",
+            f"{scope} already has {submitted} restore requests submitted.",
             retry_after=wait,
         )
+    if len(scope_rows) < processed:
+        return 0.0
+    # Queued: processed when enough of those ahead of it have finished.
+    dues = sorted(parse_time(r["due"]) for r in scope_rows)
+    free_at = dues[len(scope_rows) - processed]
+    return max(0.0, (free_at - req.store.now()).total_seconds())
 
 
-def _missing_keys(store: Store, server: JSON, source: JSON, since: datetime) -> list[str]:
-    """Key versions the source's backups since ``since`` need that the target server cannot use."""
-    server_uris = {
+# -- keys a restore needs ------------------------------------------------------------------------
+
+
+def _unreachable_keys(store: Store, server: JSON, needed: list[str], given: list[str]) -> list[str]:
+    """Key versions the restore needs that neither the request nor the target server provides,
+    or that the vault no longer holds enabled."""
+    reachable = {k.lower() for k in given} | {
         str(k["properties"].get("uri", "")).lower() for k in store.of_type(KEY_TYPE, server["id"])
     }
     missing = []
-    for entry in (source.get("_meta") or {}).get("key_history", []):
-        kid = entry["kid"]
+    for kid in needed:
         version = keyvault_version(store, kid)
-        if version is None or not version.get("enabled", True) or kid.lower() not in server_uris:
+        if version is None or not version.get("enabled", True) or kid.lower() not in reachable:
             missing.append(kid)
     return missing
+
+
+def _check_restored_keys(store: Store, op: JSON) -> None:
+    args = op["args"]
+    server = store.get(op["resource_id"].rsplit("/databases/", 1)[0])
+    source = store.get(args["source_id"]) or _dropped_source(store, args["source_id"]) or {}
+    if server is None or not args.get("point_in_time"):
+        return
+    point = parse_time(args["point_in_time"])
+    needed = [entry["kid"] for entry in keys_in_use(source, point)]
+    missing = _unreachable_keys(store, server, needed, list(args.get("keys") or []))
+    if missing:
+        since = keys_in_use(source, point)[0]["from"]
+        raise ArmError(
+            400,
+            "KeyMaterialNotFoundOnRemoteServer",
+            f"Target server '{server['name']}' does not have access to all AKV URIs created "
+            f"between {since} and {args['point_in_time']}. Please retry operation after "
+            "restoring all AKV URIs.",
+        )
 
 
 @lro.finalizer("sql.database_create")
@@ -278,25 +312,8 @@ def _database_created(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | N
         for child in store.children(op["resource_id"]):
             store.delete(child["id"])
         return None
-    args = op["args"]
-    if args.get("source_id") and args.get("point_in_time"):
-        server = store.get(op["resource_id"].rsplit("/databases/", 1)[0])
-        source = store.get(args["source_id"]) or _dropped_source(store, args["source_id"]) or {}
-        if server is not None:
-            missing = _missing_keys(store, server, source, parse_time(args["point_in_time"]))
-            if missing:
-                since = (
-                    (source.get("_meta") or {})
-                    .get("key_history", [{}])[0]
-                    .get("from", args["point_in_time"])
-                )
-                raise ArmError(
-                    400,
-                    "KeyMaterialNotFoundOnRemoteServer",
-                    f"Target server '{server['name']}' does not have access to all AKV URIs created "
-                    f"between {since} and {args['point_in_time']}. Please retry operation after "
-                    "restoring all AKV URIs.",
-                )
+    if op["args"].get("source_id"):
+        _check_restored_keys(store, op)
     now = store.now()
     db["properties"]["status"] = "Online"
     db["properties"]["creationDate"] = isoformat(now)
@@ -319,8 +336,14 @@ def _dropped_source(store: Store, db_id: str) -> JSON | None:
 # -- recoverable (geo) and restorable dropped databases -------------------------------------------
 
 
-def _recoverable(store: Store, server: JSON, db: JSON) -> JSON:
+def _expand_keys(req: ArmRequest) -> bool:
+    return "keys" in (req.arg("$expand") or "").lower()
+
+
+def _recoverable(store: Store, server: JSON, db: JSON, *, keys: bool) -> JSON:
+    """The geo backup of ``db``; with ``$expand=keys`` the key versions that backup needs."""
     pool_id = db["properties"].get("elasticPoolId")
+    point = geo_backup_time(store)
     return {
         "id": f"{server['id']}/recoverableDatabases/{db['name']}",
         "name": db["name"],
@@ -329,8 +352,8 @@ def _recoverable(store: Store, server: JSON, db: JSON) -> JSON:
             "edition": db["sku"].get("tier"),
             "serviceLevelObjective": db["properties"].get("currentServiceObjectiveName"),
             "elasticPoolName": pool_id.rsplit("/", 1)[-1] if pool_id else None,
-            "lastAvailableBackupDate": isoformat(geo_backup_time(store)),
-            "keys": {},
+            "lastAvailableBackupDate": isoformat(point),
+            "keys": database_keys(store, db, point) if keys else {},
         },
     }
 
@@ -345,7 +368,7 @@ def recoverable_list(req: ArmRequest) -> Response:
     # Geo backups live in the paired region, so they stay listable during a regional outage.
     server = require_server(req)
     items = [
-        _recoverable(req.store, server, db)
+        _recoverable(req.store, server, db, keys=_expand_keys(req))
         for db in live_databases(req.store, server["id"])
         if geo_recoverable(db)
     ]
@@ -363,7 +386,7 @@ def recoverable_get(req: ArmRequest) -> Response:
     db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
     if db is None or not geo_recoverable(db):
         raise not_found("Microsoft.Sql/servers/recoverableDatabases", req.params["database"])
-    return respond(_recoverable(req.store, server, db))
+    return respond(_recoverable(req.store, server, db, keys=_expand_keys(req)))
 
 
 @router.route(
@@ -372,7 +395,11 @@ def recoverable_get(req: ArmRequest) -> Response:
 def dropped_list(req: ArmRequest) -> Response:
     server = require_server(req)
     return page(
-        req, [dropped_body(req.store, row) for row in dropped_rows(req.store, server["id"])]
+        req,
+        [
+            dropped_body(req.store, row, keys=_expand_keys(req))
+            for row in dropped_rows(req.store, server["id"])
+        ],
     )
 
 
@@ -383,5 +410,5 @@ def dropped_get(req: ArmRequest) -> Response:
     server = require_server(req)
     for row in dropped_rows(req.store, server["id"]):
         if row["name"].lower() == req.params["dropped"].lower():
-            return respond(dropped_body(req.store, row))
+            return respond(dropped_body(req.store, row, keys=_expand_keys(req)))
     raise not_found("Microsoft.Sql/servers/restorableDroppedDatabases", req.params["dropped"])
