@@ -28,7 +28,7 @@ from backups.restore_time import (
     describe,
     parse_restore_time,
 )
-from backups.restores import CLEANUP, DISPOSABLE_ROLES, IN_PLACE, PARALLEL
+from backups.restores import CLEANUP, DISPOSABLE_ROLES, IN_PLACE, PARALLEL, RESTORE_KINDS
 from backups.window import WindowPart, kept_databases, lineage_parts, part_for
 from operations.kinds import kind_of
 from operations.models import Operation
@@ -284,6 +284,7 @@ def restore_plan(
         checks.append(("Geo-replication", "none: the swap is possible"))
 
     checks.append(("Elastic pool", _pool_headroom(parameters["elastic_pool_id"], live)))
+    checks.append(("Restore queue", _queue_finding(parameters)))
     keys = _restore_keys(tenant, live, request, moment, parameters)
     parameters.update(
         identity_ids=list(keys.identity_ids),
@@ -323,6 +324,34 @@ def _pool_headroom(pool_id: str | None, live: sql.DatabaseInfo) -> str:
             "Ask an admin to scale the pool first."
         )
     return f"{pool.name}: {_gib(free)} free of {_gib(pool.max_size_bytes)}; the copy needs about {_gib(needed)}"
+
+
+def _queue_finding(parameters: dict[str, Any]) -> str:
+    """Azure processes a few restores at once per pool (single databases: per subscription)
+    and queues the rest rather than refusing them; say how long the line is."""
+    pool = parameters["elastic_pool_id"]
+    ahead = Operation.objects.filter(
+        kind__in=RESTORE_KINDS, state__in=(Operation.State.QUEUED, Operation.State.RUNNING)
+    )
+    if pool:
+        ahead, limit, scope = (
+            ahead.filter(parameters__elastic_pool_id=pool),
+            settings.RESTORE_MAX_PER_POOL,
+            "in the pool",
+        )
+    else:
+        ahead, limit, scope = (
+            ahead.filter(parameters__subscription_id=parameters["subscription_id"]),
+            settings.RESTORE_MAX_PER_SUBSCRIPTION,
+            "in the subscription",
+        )
+    count = ahead.count()
+    if count < limit:
+        return f"{count} other restore(s) under way {scope}; Azure processes {limit} at once, so this one starts at once"
+    return (
+        f"Azure will queue this restore behind {count - limit + 1} other(s) {scope} "
+        f"({limit} are processed at once); it starts when one of them finishes"
+    )
 
 
 def _gib(size: float) -> str:

@@ -277,3 +277,32 @@ def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(
     assert operation.error_code == "NotDisposable"
     assert operation.outcome == "Nothing was deleted."
     assert sql.database_get(tenant.database_id).status == "Online"
+
+
+def test_the_plan_says_azure_will_queue_a_restore_behind_others_in_the_pool(
+    azure_emulator, support, settings
+):
+    from tests.factories import TenantFactory
+
+    tenant = tenant_at(azure_emulator, 6)
+    settings.RESTORE_MAX_PER_POOL = 2
+    request = RestoreRequest(
+        mode="parallel", when=utc(datetime.now(UTC) - timedelta(hours=2)), in_utc=True
+    )
+    assert dict(restore_plan(tenant=tenant, user=support, request=request).checks)[
+        "Restore queue"
+    ].startswith("0 other restore(s) under way in the pool")
+
+    for state in ("running", "running", "queued"):
+        Operation.objects.create(
+            tenant=TenantFactory(),
+            kind="restore_parallel",
+            state=state,
+            requested_by=support,
+            parameters={"elastic_pool_id": tenant.elastic_pool_id},
+        )
+    finding = dict(restore_plan(tenant=tenant, user=support, request=request).checks)[
+        "Restore queue"
+    ]
+
+    assert finding.startswith("Azure will queue this restore behind 2 other(s) in the pool")
