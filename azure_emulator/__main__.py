@@ -19,15 +19,54 @@ def main(argv: list[str] | None = None) -> int:
         "init", help="create the CA, identity, seeded fleet and demo.json without serving"
     )
     for command in (serve, init):
-        command.add_argument("--host", default="127.0.0.1")
-        command.add_argument("--port", type=int, default=8443)
-        command.add_argument("--keyvault-port", type=int, default=8444)
-        command.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
-        command.add_argument("--fleet-size", type=int, default=25)
-        command.add_argument("--lro-seconds", type=float, default=3.0)
-        command.add_argument("--seed", type=int, default=1)
+        command.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to listen on; 0.0.0.0 listens everywhere (default: %(default)s)",
+        )
+        command.add_argument(
+            "--port",
+            type=int,
+            default=8443,
+            help="HTTPS port of ARM, Entra ID and the control API (default: %(default)s)",
+        )
+        command.add_argument(
+            "--keyvault-port",
+            type=int,
+            default=8444,
+            help="HTTPS port of the Key Vault data plane (default: %(default)s)",
+        )
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            default=Path("var/emulator"),
+            help="folder for the CA, identity, saved fleet and demo.json (default: %(default)s)",
+        )
+        command.add_argument(
+            "--fleet-size",
+            type=int,
+            default=25,
+            help="number of tenants seeded when there is no saved fleet (default: %(default)s)",
+        )
+        command.add_argument(
+            "--lro-seconds",
+            type=float,
+            default=3.0,
+            help="how long a long-running operation takes; 0 completes at once (default: %(default)s)",
+        )
+        command.add_argument(
+            "--seed",
+            type=int,
+            default=1,
+            help="random seed of the fleet: the same seed gives the same fleet (default: %(default)s)",
+        )
     reset = commands.add_parser("reset", help="delete the saved fleet (keeps CA and identity)")
-    reset.add_argument("--state-dir", type=Path, default=Path("var/emulator"))
+    reset.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("var/emulator"),
+        help="the emulator's state folder (default: %(default)s)",
+    )
     reset.add_argument("--all", action="store_true", help="also delete CA, keys and identity")
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -85,7 +85,10 @@ def test_a_short_throttle_is_waited_out_once_and_the_plan_is_shown(client, suppo
         for r in faults.control("GET", "requests")["requests"]
         if r["operation"] == "databases.get"
     ]
-    assert statuses[-2:] == [429, 200]
+    # The throttled read was retried once (the plan reads the database again later, for the
+    # keys at the restore point, so the retry is not necessarily the last read).
+    assert statuses.count(429) == 1
+    assert statuses[statuses.index(429) + 1] == 200
 
 
 def test_outside_a_page_the_clients_keep_the_patient_worker_profile(azure_emulator):
