@@ -229,6 +229,10 @@ def routes(emulator: Emulator) -> list[Route]:
             "now": emulator.store.now().isoformat(),
         }
 
+    def rotate_signing_key(payload: dict[str, Any], request: Request) -> Any:
+        kid = emulator.identity.rotate_signing_key()
+        return {"kid": kid, "kids": [k["kid"] for k in emulator.identity.jwks()["keys"]]}
+
     def save(payload: dict[str, Any], request: Request) -> Any:
         emulator.store.save()
         return {"ok": True}
@@ -274,6 +278,11 @@ def routes(emulator: Emulator) -> list[Route]:
         Route("/_emulator/clock", guarded(clock), methods=["POST"]),
         Route("/_emulator/save", guarded(save), methods=["POST"]),
         Route("/_emulator/sites/state", guarded(site_state), methods=["POST"]),
+        Route(
+            "/_emulator/identity/rotate-signing-key",
+            guarded(rotate_signing_key),
+            methods=["POST"],
+        ),
     ]
 
 

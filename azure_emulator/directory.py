@@ -53,13 +53,8 @@ class Directory:
 
     @property
     def kid(self) -> str:
-        """Key id: a stable hash of the public key, as Entra's ``kid`` is stable per key."""
-        der = self.key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        digest = hashes.Hash(hashes.SHA256())
-        digest.update(der)
-        return digest.finalize().hex()[:32]
+        """Key id of the current signing key."""
+        return kid_of(self.key.public_key())
 
     def person(self, oid: str) -> Person | None:
         return next((p for p in self.people if p.oid == oid), None)
@@ -138,6 +133,31 @@ def load_or_create(state_dir: Path, seed: int) -> Directory:
     )
     save(state_dir, directory)
     return directory
+
+
+def kid_of(public_key: rsa.RSAPublicKey) -> str:
+    """Key id: a stable hash of the public key, as Entra's ``kid`` is stable per key."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return digest.finalize().hex()[:32]
+
+
+def save_signing_key(state_dir: Path, directory: Directory) -> None:
+    """Write the current signing key (after a rotation, the new one replaces the file)."""
+    key_path = state_dir / SIGNING_KEY_FILE
+    tmp = key_path.with_suffix(".tmp")
+    tmp.write_bytes(
+        directory.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    tmp.chmod(0o600)
+    tmp.replace(key_path)
 
 
 def save(state_dir: Path, directory: Directory) -> None:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from azure_emulator.directory import Directory, Person
+from azure_emulator.directory import Directory, Person, kid_of, save_signing_key
 
 if TYPE_CHECKING:
     from azure_emulator.runtime import Emulator
@@ -70,7 +71,12 @@ class Identity:
         self._lock = threading.Lock()
         # Codes and refresh tokens live in memory: after a restart people sign in again.
         self._codes: dict[str, AuthCode] = {}
+        # Redeemed codes (value → when they would have expired): a second redemption is told
+        # apart from an unknown code, as Entra does (AADSTS54005).
+        self._redeemed: dict[str, float] = {}
         self._refresh: dict[str, RefreshGrant] = {}
+        # Public keys rotated out: still published in the JWKS, no longer used to sign.
+        self._retired_keys: list[rsa.RSAPublicKey] = []
 
     @property
     def directory(self) -> Directory:
@@ -180,7 +186,7 @@ class Identity:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token.strip(),
-                self.directory.key.public_key(),
+                self._verification_key(token.strip()),
                 algorithms=["RS256"],
                 # ARM accepts its audience with and without the trailing slash.
                 audience=[audience, audience + "/"],
@@ -215,10 +221,43 @@ class Identity:
     def redeem_code(self, value: str) -> AuthCode | None:
         """Codes are single use: redeeming removes the code whether or not the rest checks out."""
         with self._lock:
+            now = time.time()
             code = self._codes.pop(value, None)
-        if code is None or code.expires < time.time():
+            self._redeemed = {k: v for k, v in self._redeemed.items() if v > now}
+            if code is not None:
+                self._redeemed[value] = code.expires
+        if code is None or code.expires < now:
             return None
         return code
+
+    def was_redeemed(self, value: str) -> bool:
+        with self._lock:
+            return value in self._redeemed
+
+    # -- signing keys ------------------------------------------------------------------------------
+
+    def _verification_key(self, token: str) -> rsa.RSAPublicKey:
+        """The published key the token names (tokens signed before a rotation stay valid)."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            kid = None
+        current = self.directory.key.public_key()
+        return next((k for k in self._retired_keys if kid_of(k) == kid), current)
+
+    def rotate_signing_key(self) -> str:
+        """Sign with a new key from now on; the old one stays in the JWKS (Entra publishes the
+        next and the previous keys beside the current one). Returns the new ``kid``."""
+        with self._lock:
+            directory = self.directory
+            self._retired_keys.append(directory.key.public_key())
+            directory.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        save_signing_key(self.emulator.config.state_dir, directory)
+        return directory.kid
+
+    def jwks(self) -> dict[str, Any]:
+        keys = [self.directory.key.public_key(), *reversed(self._retired_keys)]
+        return {"keys": [_jwk(key) for key in keys]}
 
     def take_refresh(self, value: str) -> RefreshGrant | None:
         with self._lock:
@@ -235,10 +274,10 @@ def _audience_of(scope: str, client_id: str) -> str:
     return client_id if resource == f"api://{client_id}" else resource
 
 
-def jwks(directory: Directory) -> dict[str, Any]:
-    public_jwk = json.loads(RSAAlgorithm.to_jwk(directory.key.public_key()))
-    public_jwk.update({"kid": directory.kid, "use": "sig", "alg": "RS256", "kty": "RSA"})
-    return {"keys": [public_jwk]}
+def _jwk(public_key: rsa.RSAPublicKey) -> dict[str, Any]:
+    public_jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(public_key))
+    public_jwk.update({"kid": kid_of(public_key), "use": "sig", "alg": "RS256", "kty": "RSA"})
+    return public_jwk
 
 
 # -- HTTP -----------------------------------------------------------------------------------------
@@ -331,7 +370,7 @@ def routes(emulator: Emulator) -> list[Route]:
         )
 
     async def keys(request: Request) -> Response:
-        return JSONResponse(jwks(emulator.directory))
+        return JSONResponse(identity.jwks())
 
     async def authorize(request: Request) -> Response:
         if not tenant_ok(request):
@@ -437,6 +476,14 @@ def routes(emulator: Emulator) -> list[Route]:
             )
         if grant == "authorization_code":
             code = identity.redeem_code(form.get("code", ""))
+            if code is None and identity.was_redeemed(form.get("code", "")):
+                return _oauth_error(
+                    "invalid_grant",
+                    "OAuth2 Authorization code was already redeemed, please retry with a new "
+                    "valid code or use an existing refresh token.",
+                    400,
+                    54005,
+                )
             if code is None or code.client_id != client_id:
                 return _oauth_error(
                     "invalid_grant",

@@ -17,6 +17,7 @@ import requests
 from azure_emulator.testing import RunningEmulator
 
 REDIRECT = "http://localhost:8000/auth/callback"
+ARM = "https://management.azure.com/.default"
 
 
 def _msal_app(emulator: RunningEmulator) -> msal.ConfidentialClientApplication:
@@ -192,7 +193,37 @@ def test_a_code_can_be_redeemed_only_once(emulator):
     assert _redeem(emulator, code, verifier).status_code == 200
     again = _redeem(emulator, code, verifier)
     assert again.status_code == 400
-    assert "AADSTS70008" in again.json()["error_description"]
+    assert again.json()["error"] == "invalid_grant"
+    assert again.json()["error_codes"] == [54005]
+    assert "AADSTS54005" in again.json()["error_description"]
+
+
+def test_an_unknown_code_is_refused_as_expired_not_as_reused(emulator):
+    answer = _redeem(emulator, "not-a-code-we-issued", "e" * 50)
+    assert answer.status_code == 400
+    assert answer.json()["error_codes"] == [70008]
+
+
+def test_rotated_signing_keys_are_both_published_and_new_tokens_use_the_new_one(emulator):
+    before = jwt.get_unverified_header(emulator.credential().get_token(ARM).token)["kid"]
+
+    rotated = emulator.control("POST", "identity/rotate-signing-key")
+
+    config = httpx.get(
+        f"{emulator.demo['authority']}/v2.0/.well-known/openid-configuration", verify=emulator.tls
+    ).json()
+    keys = {k["kid"]: k for k in httpx.get(config["jwks_uri"], verify=emulator.tls).json()["keys"]}
+    assert rotated["kid"] != before
+    assert set(keys) >= {before, rotated["kid"]}
+    token = emulator.credential().get_token(ARM).token
+    assert jwt.get_unverified_header(token)["kid"] == rotated["kid"]
+    jwt.decode(
+        token,
+        jwt.PyJWK(keys[rotated["kid"]]).key,
+        algorithms=["RS256"],
+        audience="https://management.azure.com",
+        options={"verify_iss": False},
+    )
 
 
 def test_it_refuses_a_wrong_client_secret(emulator):

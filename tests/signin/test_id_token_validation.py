@@ -107,3 +107,48 @@ def test_an_unsigned_token_is_refused(token_for):
     with pytest.raises(SignInError) as excinfo:
         validate_id_token(unsigned)
     assert excinfo.value.reason == "invalid_token"
+
+
+def test_after_the_provider_rotates_its_keys_the_new_key_is_fetched_and_accepted(
+    azure_emulator, token_for, monkeypatch
+):
+    from portal.azure import entra
+
+    assert validate_id_token(token_for()).username  # the JWKS is cached now
+    fetches = []
+    fetch = entra._Provider._fetch_jwks
+
+    def counted(provider):
+        fetches.append(1)
+        fetch(provider)
+
+    monkeypatch.setattr(entra._Provider, "_fetch_jwks", counted)
+
+    rotated = azure_emulator.control("POST", "identity/rotate-signing-key")
+    new_key = serialization.load_pem_private_key(
+        (azure_emulator.state_dir / "signing-key.pem").read_bytes(), password=None
+    )
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "aud": azure_emulator.demo["client_id"],
+            "iss": f"{azure_emulator.demo['authority']}/v2.0",
+            "tid": azure_emulator.tenant_id,
+            "oid": "0b0b0b0b-0000-4000-8000-000000000002",
+            "sub": "subject",
+            "preferred_username": "rotated.key@fleetwise.example",
+            "roles": [],
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "ver": "2.0",
+        },
+        new_key,
+        algorithm="RS256",
+        headers={"kid": rotated["kid"]},
+    )
+
+    assert validate_id_token(token).username == "rotated.key@fleetwise.example"
+    assert fetches == [1]  # one re-fetch for the unknown key id, then from the cache
+    assert validate_id_token(token).username == "rotated.key@fleetwise.example"
+    assert fetches == [1]
