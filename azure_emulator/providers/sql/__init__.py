@@ -21,6 +21,7 @@ from azure_emulator.providers.sql import (  # noqa: F401 - imported to register 
     backups,
     databases,
     keys,
+    pool_lifecycle,
     pools,
     restores,
     servers,
