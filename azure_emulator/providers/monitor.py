@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,28 @@ def _m(
     return MetricSpec(name, display, unit, primary, description or display)
 
 
+# A pool's per-database metrics (Learn, "Azure Monitor supported metrics" for
+# Microsoft.Sql/servers/elasticPools): split by the DatabaseResourceId dimension with
+# ``$filter=DatabaseResourceId eq '*'``, one series per member database, from that database's
+# own metric; without the filter, one series for the pool as a whole.
+PER_DATABASE: dict[str, tuple[str, str, str]] = {
+    "database_cpu_percent": ("cpu_percent", "CPU percentage", "Percent"),
+    "database_dtu_consumption_percent": ("dtu_consumption_percent", "DTU percentage", "Percent"),
+    "database_storage_used": ("storage", "Data space used", "Bytes"),
+    "database_allocated_data_storage": ("allocated_data_storage", "Data space allocated", "Bytes"),
+    "database_log_write_percent": ("log_write_percent", "Log IO percentage", "Percent"),
+    "database_physical_data_read_percent": (
+        "physical_data_read_percent",
+        "Data IO percentage",
+        "Percent",
+    ),
+    "database_sessions_percent": ("sessions_percent", "Sessions percentage", "Percent"),
+    "database_workers_percent": ("workers_percent", "Workers percentage", "Percent"),
+    "database_eDTU_used": ("dtu_used", "eDTU used", "Count"),
+    "database_cpu_used": ("cpu_used", "CPU used", "Count"),
+}
+SPLIT_DIMENSION = "DatabaseResourceId"
+
 _SQL_COMMON = [
     _m("cpu_percent", "CPU percentage", "Percent"),
     _m("dtu_consumption_percent", "DTU percentage", "Percent"),
@@ -93,6 +115,7 @@ CATALOGUE: dict[str, list[MetricSpec]] = {
         _m("storage_used", "Data space used", "Bytes"),
         _m("storage_limit", "Data max size", "Bytes"),
         _m("allocated_data_storage_percent", "Data space allocated percent", "Percent", "Maximum"),
+        *(_m(name, display, unit) for name, (_, display, unit) in PER_DATABASE.items()),
     ],
     SITE_TYPE.lower(): [
         _m("Requests", "Requests", "Count", "Total"),
@@ -224,6 +247,10 @@ class SubjectIndex:
         self.store = store
         self.faults = faults
         self._pool_members: dict[str, list[JSON]] | None = None
+
+    def members(self, pool_id: str) -> list[JSON]:
+        """The pool's member databases."""
+        return self._members(pool_id)
 
     def _members(self, pool_id: str) -> list[JSON]:
         if self._pool_members is None:
@@ -411,6 +438,7 @@ class Query:
     aggregation: str | None
     namespace: str | None
     metadata_only: bool
+    filter: str | None = None
 
 
 def resolve_specs(resource_type: str, names: list[str]) -> list[MetricSpec]:
@@ -460,10 +488,10 @@ def metric_body(
     value = []
     for spec in specs:
         aggregations = parse_aggregations(query.aggregation, spec)
-        data = (
+        timeseries = (
             []
             if query.metadata_only
-            else series(subject, spec, query.start, query.end, query.grain, aggregations, now)
+            else _timeseries(resource, subject, spec, query, index, aggregations, now)
         )
         value.append(
             {
@@ -472,11 +500,51 @@ def metric_body(
                 "name": {"value": spec.name, "localizedValue": spec.display},
                 "displayDescription": spec.description,
                 "unit": spec.unit,
-                "timeseries": [] if query.metadata_only else [{"metadatavalues": [], "data": data}],
+                "timeseries": timeseries,
                 "errorCode": "Success",
             }
         )
     return value
+
+
+def _timeseries(
+    resource: JSON,
+    subject: curves.Subject,
+    spec: MetricSpec,
+    query: Query,
+    index: SubjectIndex,
+    aggregations: list[str],
+    now: datetime,
+) -> list[JSON]:
+    window = (query.start, query.end, query.grain, aggregations, now)
+    if spec.name not in PER_DATABASE:
+        return [{"metadatavalues": [], "data": series(subject, spec, *window)}]
+    base = PER_DATABASE[spec.name][0]
+    wanted = _split_values(query.filter)
+    if wanted is None:
+        pool_spec = replace(spec, name=base if base != "storage" else "storage_used")
+        return [{"metadatavalues": [], "data": series(subject, pool_spec, *window)}]
+    found = []
+    for db in sorted(index.members(resource["id"]), key=lambda d: str(d["id"]).lower()):
+        if wanted and str(db["id"]).lower() not in wanted:
+            continue
+        dimension = {"value": SPLIT_DIMENSION, "localizedValue": SPLIT_DIMENSION}
+        found.append(
+            {
+                "metadatavalues": [{"name": dimension, "value": db["id"]}],
+                "data": series(index.subject(db), replace(spec, name=base), *window),
+            }
+        )
+    return found
+
+
+def _split_values(text: str | None) -> set[str] | None:
+    """Database ids a ``DatabaseResourceId eq '...'`` filter asks for: None without the
+    dimension (no split), an empty set for ``'*'`` (every member)."""
+    if not text or SPLIT_DIMENSION.lower() not in text.lower():
+        return None
+    values = re.findall(rf"{SPLIT_DIMENSION}\s+eq\s+'([^']*)'", text, flags=re.IGNORECASE)
+    return set() if not values or "*" in values else {v.lower() for v in values}
 
 
 def _check_points(query: Query, metrics: int) -> None:
@@ -527,6 +595,7 @@ def _metrics_list(req: ArmRequest) -> Response:
         aggregation=req.arg("aggregation"),
         namespace=req.arg("metricnamespace"),
         metadata_only=(req.arg("resultType") or "").lower() == "metadata",
+        filter=req.arg("$filter") or req.arg("filter"),
     )
     resource_type = str(resource["type"])
     if not _namespace_matches(query.namespace, resource_type):
@@ -672,6 +741,7 @@ def _metrics_batch(req: ArmRequest) -> Response:
         aggregation=req.arg("aggregation"),
         namespace=namespace,
         metadata_only=False,
+        filter=req.arg("filter"),
     )
     specs = resolve_specs(namespace, names)
     _check_points(query, len(specs) * len(resources))
