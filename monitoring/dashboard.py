@@ -16,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
 
+from monitoring.fleet_rows import FleetRow, fleet_rows
 from monitoring.models import HealthStatus
 from monitoring.selectors import fleet_counts, fleet_for_user, health_status_q
 from tenants.models import Tenant
@@ -69,7 +70,9 @@ class FleetFilterForm(forms.Form):
     posture = forms.BooleanField(required=False, label="Posture failures")
     pool = forms.ChoiceField(required=False, choices=[("", "Any pool")])
     region = forms.ChoiceField(required=False, choices=[("", "Any region")])
-    manager = forms.ChoiceField(required=False, choices=[("", "Any account manager")])
+    manager = forms.ChoiceField(
+        required=False, choices=[("", "Any account manager")], label="Account manager"
+    )
     sort = forms.ChoiceField(
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
@@ -152,6 +155,7 @@ class FleetDashboard:
     form: FleetFilterForm
     counts: dict[str, int]
     page: Page[Tenant]
+    rows: list[FleetRow]
     sort: str
     filtered: bool
     # The query string without `page` and `sort`, for pagination and sort links.
@@ -178,6 +182,7 @@ def fleet_dashboard(user: User | AnonymousUser, params: Any) -> FleetDashboard:
         form=form,
         counts=fleet_counts(user),
         page=page,
+        rows=fleet_rows(list(page.object_list)),
         sort=sort,
         filtered=any(
             data.get(k) for k in ("q", "status", "alerts", "posture", "pool", "region", "manager")

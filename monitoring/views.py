@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Value, When
@@ -30,9 +31,12 @@ from monitoring.selectors import (
     posture_read_for_user,
     visible_slugs,
 )
+from monitoring.services import RefreshRefusedError, fleet_refresh_request, tenant_refresh_request
+from monitoring.tasks import enqueue_refresh_run
 from monitoring.triage import TriageRefused, alert_triage
 from portal.pages import render_page
 from portal.roles import TRIAGE_ALERT, VIEW_TENANT
+from tenants.selectors import tenant_for_user
 
 SEVERITY_RANK = Case(
     *(
@@ -190,3 +194,39 @@ def _without(params: QueryDict, key: str) -> str:
     copy = params.copy()
     copy.pop(key, None)
     return copy.urlencode()
+
+
+@require_POST
+@login_required
+def refresh_fleet(request: HttpRequest) -> HttpResponse:
+    """ "Refresh now" for the whole fleet's hot sources (rate-limited and audited by the service)."""
+    _require_view(request)
+    try:
+        fleet_refresh_request(requested_by=_person(request), enqueue=enqueue_refresh_run)
+    except RefreshRefusedError as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(request, "Refreshing the fleet: the table updates as the data arrives.")
+    return redirect(reverse("admin:index"))
+
+
+@require_POST
+@login_required
+def refresh_tenant(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "Refresh now" for every source of one tenant."""
+    tenant = tenant_for_user(request.user, slug)
+    try:
+        tenant_refresh_request(
+            tenant=tenant, requested_by=_person(request), enqueue=enqueue_refresh_run
+        )
+    except RefreshRefusedError as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(request, f"Refreshing {tenant.slug}: reload in a moment.")
+    return redirect(reverse("tenants:detail", args=[tenant.slug]))
+
+
+def _person(request: HttpRequest) -> User:
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Sign in first.")
+    return request.user

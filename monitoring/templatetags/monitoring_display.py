@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.conf import settings
 from django.utils import timezone
-from django.utils.timesince import timesince
 
 from backups.forms import reading_value
 from backups.restore_time import describe
-from monitoring.freshness import is_stale
+from monitoring.freshness import age_in_words, is_stale
 from portal.times import moment_from, portal_zone
 
 register = template.Library()
@@ -28,9 +27,7 @@ def _moment(value: datetime | str | None) -> datetime | None:
 
 
 def _ago(moment: datetime) -> str:
-    if timezone.now() - moment < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(moment, timezone.now(), depth=1)} ago"
+    return age_in_words(moment)
 
 
 @register.inclusion_tag("monitoring/_as_of.html")

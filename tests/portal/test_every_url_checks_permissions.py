@@ -100,6 +100,9 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("monitoring:posture", "/monitoring/posture/"): answer(200),
         # POST only; who may post is pinned in tests/monitoring/test_triage.py.
         ("monitoring:alert-triage", "/monitoring/alerts/1/triage"): dict.fromkeys(PERSONAS, 405),
+        # POST only (tests/monitoring/test_refresh_buttons.py).
+        ("monitoring:refresh-fleet", "/monitoring/refresh"): dict.fromkeys(PERSONAS, 405),
+        ("monitoring:refresh-tenant", "/monitoring/refresh/acme"): dict.fromkeys(PERSONAS, 405),
         ("operations:detail", f"/operations/{objects['operation']}/"): answer(200),
         ("operations:progress", f"/operations/{objects['operation']}/progress"): answer(200),
         ("operations:approve", f"/operations/{objects['operation']}/approve"): dict.fromkeys(
