@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 ThrottleKind = Literal["reads", "writes", "deletes", "none"]
 Handler = Callable[["ArmRequest"], Response | Awaitable[Response]]
 
-# Audiences the emulator's tokens are checked against (AZURE_FACTS §0.2, §4.4, §6.2).
+# Audiences the emulator's tokens are checked against (docs/azure-behaviours.md §0.2, §4.4, §6.2).
 ARM_AUDIENCE = "https://management.azure.com"
 KEYVAULT_AUDIENCE = "https://vault.azure.net"
 METRICS_AUDIENCE = "https://metrics.monitor.azure.com"

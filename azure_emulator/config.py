@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# ARM's documented regional token buckets (AZURE_FACTS §10): per subscription, size and refill/s.
+# ARM's documented regional token buckets (docs/azure-behaviours.md §10): per subscription, size and refill/s.
 DEFAULT_BUCKETS: dict[str, tuple[float, float]] = {
     "reads": (250.0, 25.0),
     "writes": (200.0, 10.0),

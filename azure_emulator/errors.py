@@ -11,7 +11,7 @@ class ArmError(Exception):
     """An error answered in ARM's shape: ``{"error": {"code", "message", "target", "details"}}``.
 
     ``retry_after`` is only for statuses clients should retry (429, 503): azure-core retries *any*
-    status >= 400 that carries ``Retry-After`` (AZURE_FACTS §0.4), so a 4xx must never carry it.
+    status >= 400 that carries ``Retry-After`` (docs/azure-behaviours.md §0.4), so a 4xx must never carry it.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """Entra ID's shape under ``/{tenant}/``: OIDC discovery, JWKS, authorize, token, logout.
 
 Tokens are RS256 JWTs signed with the directory's key. MSAL does not validate ID tokens
-(AZURE_FACTS §11.1), so the portal validates them against :func:`jwks` itself; ARM and Key Vault
+(docs/azure-behaviours.md §11.1), so the portal validates them against :func:`jwks` itself; ARM and Key Vault
 requests are checked here by :func:`verify_access_token`.
 """
 

@@ -1,4 +1,4 @@
-"""Long-running operations the way ARM runs them (AZURE_FACTS §0.5).
+"""Long-running operations the way ARM runs them (docs/azure-behaviours.md §0.5).
 
 An LRO is a row in the ``operations`` table with a start and a due time. Nothing runs in the
 background: every request first calls :func:`settle`, which completes the operations whose time

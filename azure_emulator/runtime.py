@@ -2,7 +2,7 @@
 
 One process serves two ports. The main port carries identity (``/{tenant}/...``), ARM, batch
 metrics and the control API (``/_emulator/...``); the Key Vault port carries the vault's data
-plane, because the Key Vault SDK identifies a vault by host and port (AZURE_FACTS §4.4).
+plane, because the Key Vault SDK identifies a vault by host and port (docs/azure-behaviours.md §4.4).
 """
 
 from __future__ import annotations

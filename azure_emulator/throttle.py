@@ -1,4 +1,4 @@
-"""ARM's per-subscription token buckets (AZURE_FACTS §10)."""
+"""ARM's per-subscription token buckets (docs/azure-behaviours.md §10)."""
 
 from __future__ import annotations
 

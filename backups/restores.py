@@ -1,4 +1,4 @@
-"""Restore operations: the steps of a restore in parallel and in place (DESIGN.md §6).
+"""Restore operations: the steps of a restore in parallel and in place (docs/architecture.md §6).
 
 Every step is idempotent. Names are chosen when the restore is requested and kept in the
 operation's parameters, so a resumed step looks for the database it would create or rename

@@ -1,4 +1,4 @@
-"""Operations: every change the portal makes to Azure, as data (DESIGN.md §6)."""
+"""Operations: every change the portal makes to Azure, as data (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Portal roles: the Django groups, the permissions each holds, and the Entra ID app-role mapping.
 
-DESIGN.md §1: account managers view; support also restores; admins do everything.
+docs/architecture.md §1: account managers view; support also restores; admins do everything.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ CONTENT_SECURITY_POLICY = {
 # Trust X-Forwarded-For for the audit trail's source IP only behind a known proxy.
 PORTAL_TRUST_X_FORWARDED_FOR = env.bool("PORTAL_TRUST_X_FORWARDED_FOR", default=PRODUCTION)
 
-# --- Celery (DESIGN.md §2, §6). ---
+# --- Celery (docs/architecture.md §2, §6). ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6390/0")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -246,7 +246,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Operations (DESIGN.md §6). ---
+# --- Operations (docs/architecture.md §6). ---
 # A run renews its lease every few seconds; one silent for this long is presumed dead.
 OPERATIONS_LEASE_SECONDS = env.int("OPERATIONS_LEASE_SECONDS", default=90)
 OPERATIONS_MAX_ATTEMPTS = env.int("OPERATIONS_MAX_ATTEMPTS", default=20)
@@ -277,7 +277,7 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
 }
 
-# --- Restores (the restore issue; DESIGN.md §6–7). ---
+# --- Restores (the restore issue; docs/architecture.md §6–7). ---
 RESTORE_IN_PLACE_NEEDS_APPROVAL = env.bool("RESTORE_IN_PLACE_NEEDS_APPROVAL", default=True)
 RESTORE_PARALLEL_NEEDS_APPROVAL = env.bool("RESTORE_PARALLEL_NEEDS_APPROVAL", default=False)
 # Azure restores up to the last log backup (every 5–10 minutes); later times are refused.
@@ -338,7 +338,7 @@ NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
 NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
 NOTIFY_SWEEP_GRACE_SECONDS = env.int("NOTIFY_SWEEP_GRACE_SECONDS", default=300)
 
-# --- Azure (DESIGN.md §4). ---
+# --- Azure (docs/architecture.md §4). ---
 PORTAL_AZURE = require_choice(
     "PORTAL_AZURE",
     env.str("PORTAL_AZURE", default="azure" if PRODUCTION else "emulator"),

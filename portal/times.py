@@ -1,4 +1,4 @@
-"""The portal's one place for time zones and how times read (DESIGN.md §7).
+"""The portal's one place for time zones and how times read (docs/architecture.md §7).
 
 Times are stored in UTC. People read them in PORTAL_TIME_ZONE with UTC beside them, the same
 way on every page, in every refusal and in every command's output.

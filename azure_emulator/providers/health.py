@@ -1,4 +1,4 @@
-"""Microsoft.ResourceHealth availability statuses, api-version 2025-05-01 (AZURE_FACTS §8).
+"""Microsoft.ResourceHealth availability statuses, api-version 2025-05-01 (docs/azure-behaviours.md §8).
 
 Statuses are derived, never stored: a site that is stopped is Unavailable (customer initiated),
 one failing its health checks is Degraded, a database that is not Online is Unavailable or

@@ -1,6 +1,6 @@
 """Key Vault keys data plane on the emulator's Key Vault port (azure-keyvault-keys 4.11.3).
 
-api-version 2025-07-01, AZURE_FACTS §4.3-4.4. The vault is the host:port the client calls (the
+api-version 2025-07-01, docs/azure-behaviours.md §4.3-4.4. The vault is the host:port the client calls (the
 SDK has no room for a vault name in the path), so a key id (``kid``) is built from the request's
 own base URL when it is served and never stored. The bearer challenge for unauthenticated
 requests (401 + ``WWW-Authenticate``) is answered by the runtime before a handler runs.

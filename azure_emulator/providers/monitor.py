@@ -1,7 +1,7 @@
 """Microsoft.Insights metrics: the ARM per-resource API and the regional ``metrics:getBatch`` API.
 
 ARM: ``GET /{resourceUri}/providers/Microsoft.Insights/metrics`` (azure-mgmt-monitor 7.0.0,
-api-version 2024-02-01, AZURE_FACTS §6.1). Batch: ``POST /subscriptions/{sub}/metrics:getBatch``
+api-version 2024-02-01, docs/azure-behaviours.md §6.1). Batch: ``POST /subscriptions/{sub}/metrics:getBatch``
 (azure-monitor-querymetrics' ``MetricsClient``, §6.2), which takes a token for
 ``https://metrics.monitor.azure.com`` rather than ARM's audience.
 
@@ -456,7 +456,7 @@ def resolve_specs(resource_type: str, names: list[str]) -> list[MetricSpec]:
     for raw in names:
         spec = by_name.get(raw.strip().lower())
         if spec is None:
-            # Azure Monitor answers this one un-wrapped (AZURE_FACTS §6.1).
+            # Azure Monitor answers this one un-wrapped (docs/azure-behaviours.md §6.1).
             raise _Unwrapped(
                 f"Failed to find metric configuration for provider: {provider.lower()}, "
                 f"resource Type: {rest.lower()}, metric: {raw.strip()}, Valid metrics: "

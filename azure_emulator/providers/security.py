@@ -1,4 +1,4 @@
-"""Microsoft.Security alerts (Defender for Cloud), api-version 2022-01-01 (AZURE_FACTS §7).
+"""Microsoft.Security alerts (Defender for Cloud), api-version 2022-01-01 (docs/azure-behaviours.md §7).
 
 An alert is stored either at subscription level or at resource-group level, and its id says
 which: ``.../resourceGroups/{rg}/providers/Microsoft.Security/locations/{asc}/alerts/{name}`` or

@@ -1,6 +1,6 @@
 """Microsoft.Web: sites, site config, app settings, connection strings and App Service plans.
 
-Shapes follow azure-mgmt-web 11.0.1 (api-version 2025-05-01, AZURE_FACTS §5). The core seed
+Shapes follow azure-mgmt-web 11.0.1 (api-version 2025-05-01, docs/azure-behaviours.md §5). The core seed
 creates plans ``asp-<slug>``, sites ``app-<slug>`` and each site's ``config/web``,
 ``config/appsettings`` and ``config/connectionstrings`` as separate stored resources; this module
 serves and changes them. A site also records when it was stopped or unhealthy in
@@ -620,7 +620,7 @@ def plan_patch(req: ArmRequest) -> Response:
     body = req.json()
     plan = _plan(req)
     # AppServicePlanPatchResource has no sku; a raw dict can still carry one, and we honour it
-    # (whether ARM does is unconfirmed, AZURE_FACTS §5) rather than silently drop it.
+    # (whether ARM does is unconfirmed, docs/azure-behaviours.md §5) rather than silently drop it.
     sku = _validated_sku(body["sku"], plan["sku"]) if "sku" in body else None
     _apply_plan_change(plan, sku, body.get("properties") or {}, body.get("tags"))
     req.store.touch()
@@ -679,7 +679,7 @@ def plan_put(req: ArmRequest) -> Response:
         status_kind="serverFarm",
         labels={"plan": resource_id},
     )
-    # App Service answers this PUT with Location only (AZURE_FACTS §5); the last Location poll
+    # App Service answers this PUT with Location only (docs/azure-behaviours.md §5); the last Location poll
     # carries the plan, which is what ARMPolling returns for Location-only operations.
     del response.headers["Azure-AsyncOperation"]
     return response

@@ -30,7 +30,7 @@ from portal.azure.meter import observe
 ClientT = TypeVar("ClientT")
 
 # Polling interval for long-running operations when Azure sends no Retry-After (ARM and the
-# emulator send one, which the SDK prefers: AZURE_FACTS §0.5). Setting AZURE_POLLING_INTERVAL
+# emulator send one, which the SDK prefers: docs/azure-behaviours.md §0.5). Setting AZURE_POLLING_INTERVAL
 # overrides it.
 POLLING_INTERVAL = 5.0
 

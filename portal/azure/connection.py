@@ -60,7 +60,7 @@ def _from_emulator() -> AzureConnection:
         client_certificate_thumbprint="",
         ca_bundle=demo["ca_bundle"],
         keyvault_url=demo["keyvault_url"],
-        # 127.0.0.1 cannot be a sub-domain of the challenge's resource host (AZURE_FACTS §4.4).
+        # 127.0.0.1 cannot be a sub-domain of the challenge's resource host (docs/azure-behaviours.md §4.4).
         keyvault_verify_challenge_resource=False,
     )
 

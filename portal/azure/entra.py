@@ -1,6 +1,6 @@
 """Staff sign-in with Entra ID: MSAL's authorization-code flow with PKCE, and ID-token validation.
 
-MSAL 1.38+ no longer validates ID tokens (AZURE_FACTS §11.1), so `sign_in_complete` checks the
+MSAL 1.38+ no longer validates ID tokens (docs/azure-behaviours.md §11.1), so `sign_in_complete` checks the
 signature against the identity provider's JWKS, and the issuer, audience, tenant and lifetime.
 The same code runs against Entra ID and the emulator; only the authority and CA differ.
 """
@@ -49,7 +49,7 @@ class SignedInIdentity:
 def _http_session(connection: AzureConnection) -> requests.Session:
     session = requests.Session()
     if connection.ca_bundle:
-        # REQUESTS_CA_BUNDLE in the environment would override `verify` (AZURE_FACTS §11.1).
+        # REQUESTS_CA_BUNDLE in the environment would override `verify` (docs/azure-behaviours.md §11.1).
         session.trust_env = False
         session.verify = connection.ca_bundle
     return session

@@ -1,5 +1,5 @@
 """Key Vault keys: the versions of a tenant's TDE key (restores need every version used since the
-restore point, AZURE_FACTS §4.2)."""
+restore point, docs/azure-behaviours.md §4.2)."""
 
 from __future__ import annotations
 

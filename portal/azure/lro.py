@@ -51,7 +51,7 @@ class _BoundedArmPolling(ARMPolling):
     """ARMPolling that polls for at most `budget_seconds` (None: not at all, for `begin`).
 
     The delay between polls is still ARM's `Retry-After` when sent (the emulator sends 1 s),
-    else the client's polling interval (AZURE_FACTS §0.5).
+    else the client's polling interval (docs/azure-behaviours.md §0.5).
     """
 
     def __init__(self, *, budget_seconds: float | None) -> None:

@@ -1,4 +1,4 @@
-"""Microsoft.Sql (azure-mgmt-sql 4.0.0, api-version 2025-01-01); paths and shapes per AZURE_FACTS §1-4.
+"""Microsoft.Sql (azure-mgmt-sql 4.0.0, api-version 2025-01-01); paths and shapes per docs/azure-behaviours.md §1-4.
 
 Backups are not stored: restore points, LTR backups and geo backups (recoverable databases) are
 derived from each database's creation time, retention policies and the clock, so they move with
