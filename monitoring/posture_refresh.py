@@ -15,6 +15,7 @@ from monitoring.posture import PostureFacts, check_all
 from portal.azure import configuration, defender
 from portal.azure import sql as azure_sql
 from portal.azure.errors import AzureError
+from portal.resource_ids import name_of
 from tenants.models import Tenant
 
 SLICES = 24
@@ -60,7 +61,7 @@ def _facts(tenant: Tenant, pricings: Pricings, server: ServerFacts) -> PostureFa
         return f"Configuration could not be read: {exc}"
     return PostureFacts(
         database_name=tenant.database_name,
-        server_name=tenant.sql_server_id.rstrip("/").rsplit("/", 1)[-1],
+        server_name=name_of(tenant.sql_server_id),
         database_region=db.location,
         backup_redundancy=db.backup_storage_redundancy,
         database_key=db.encryption_protector or "",

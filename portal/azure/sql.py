@@ -229,7 +229,7 @@ def _database(db: sql_models.Database) -> DatabaseInfo:
     return DatabaseInfo(
         id=database_id,
         name=str(db.name),
-        server_id=database_id.rsplit("/databases/", 1)[0],
+        server_id=str(parse(database_id).parent),
         location=str(db.location),
         status=_text(props.status),
         elastic_pool_id=props.elastic_pool_id or None,
