@@ -93,13 +93,21 @@ SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 
 
-def production_refusals(*, secret_key: str, allowed_hosts: list[str], azure_mode: str) -> list[str]:
+# The audit trail's HMAC key (docs/audit.md).
+AUDIT_MAC_KEY_MIN_LENGTH = 32
+
+
+def production_refusals(
+    *, secret_key: str, allowed_hosts: list[str], azure_mode: str, audit_mac_key: str
+) -> list[str]:
     """What makes a production start-up unsafe, in words (empty when it is safe).
 
     Each of these once started a production portal that would have run: a one-letter or
     blank secret key (sessions and signed restore confirmations forgeable), a wildcard host
     (Host-header poisoning of absolute URLs such as the sign-in callback) and the emulator
-    (a fake Azure answering for the real fleet)."""
+    (a fake Azure answering for the real fleet). A missing audit MAC key would leave the audit
+    trail open to anyone who can write to the database; sharing SECRET_KEY's value would let
+    one leaked secret forge both sessions and audit events."""
     refusals = []
     key = secret_key.strip()
     if (
@@ -115,6 +123,15 @@ def production_refusals(*, secret_key: str, allowed_hosts: list[str], azure_mode
         refusals.append(
             "ALLOWED_HOSTS=* is refused in production: name the host(s) the portal answers to."
         )
+    mac_key = audit_mac_key.strip()
+    if len(mac_key) < AUDIT_MAC_KEY_MIN_LENGTH:
+        refusals.append(
+            "AUDIT_MAC_KEY is required when PORTAL_ENVIRONMENT=production: at least "
+            f"{AUDIT_MAC_KEY_MIN_LENGTH} random characters, kept outside the portal's database "
+            "(e.g. a Key Vault reference). See docs/audit.md."
+        )
+    elif mac_key == key:
+        refusals.append("AUDIT_MAC_KEY must differ from SECRET_KEY.")
     if azure_mode == "emulator":
         refusals.append(
             "PORTAL_AZURE=emulator is refused in production: the emulator is for the demo and "

@@ -258,16 +258,9 @@ OPERATIONS_APPROVAL_TTL_MINUTES = env.int("OPERATIONS_APPROVAL_TTL_MINUTES", def
 # protects against): an App Service setting, ideally a Key Vault reference
 # (@Microsoft.KeyVault(SecretUri=...)). Keep it for the chain's lifetime: a new key fails every
 # event written with the old one.
+# Production refuses a missing, short or reused key (portal.config.production_refusals).
 AUDIT_MAC_KEY = env.str("AUDIT_MAC_KEY", default="")
-if PRODUCTION and len(AUDIT_MAC_KEY.strip()) < 32:
-    raise ImproperlyConfigured(
-        "AUDIT_MAC_KEY is required when PORTAL_ENVIRONMENT=production: at least 32 random "
-        "characters, kept outside the portal's database (e.g. a Key Vault reference). See "
-        "docs/audit.md."
-    )
-if PRODUCTION and AUDIT_MAC_KEY == SECRET_KEY:
-    raise ImproperlyConfigured("AUDIT_MAC_KEY must differ from SECRET_KEY.")
-if not AUDIT_MAC_KEY:
+if not AUDIT_MAC_KEY and not PRODUCTION:
     AUDIT_MAC_KEY = f"insecure-{PORTAL_ENVIRONMENT}-only-audit-mac-key-never-used-in-production"
 # Anchors (chain length and head) go to the log; also appended to this file when set.
 AUDIT_ANCHOR_FILE = env.str("AUDIT_ANCHOR_FILE", default="")
@@ -381,7 +374,10 @@ PORTAL_BREAK_GLASS_USERNAME = env.str(
 
 if PRODUCTION and (
     refusals := production_refusals(
-        secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS, azure_mode=PORTAL_AZURE
+        secret_key=SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        azure_mode=PORTAL_AZURE,
+        audit_mac_key=AUDIT_MAC_KEY,
     )
 ):
     raise ImproperlyConfigured(" ".join(refusals))
