@@ -139,6 +139,9 @@ def main() -> int:
 
     # 5. A restore pre-flight plan against the emulator holding the whole fleet.
     try:
+        from bench import fleet_refresh
+
+        results.extend(fleet_refresh.measure(emulator))
         support = get_user_model().objects.create_user("bench-support", is_staff=True)
         support.groups.add(Group.objects.get(name="Support"))
         tenant = Tenant.objects.order_by("slug").first()

@@ -20,7 +20,6 @@ def read_apps(fleet: Fleet) -> SourceResult:
         tenants = fleet.by_subscription[key]
         try:
             sites = inventory.sites_list(subscription)
-            plans = {p.id.lower(): p for p in inventory.plans_list(subscription)}
         except AzureError as exc:
             result.fail(tenants, f"App Service list failed: {exc}")
             continue
@@ -30,16 +29,28 @@ def read_apps(fleet: Fleet) -> SourceResult:
             if tenant is None:
                 continue
             seen.add(tenant.pk)
-            plan = plans.get(site.server_farm_id.lower())
-            result.set(
-                tenant,
-                app_state=site.state,
-                app_https_only=site.https_only,
-                plan_sku=plan.sku_name if plan else "",
-                plan_instances=plan.instances if plan else None,
-            )
+            result.set(tenant, app_state=site.state, app_https_only=site.https_only)
         missing = [t for t in tenants if t.pk not in seen]
         result.fail(missing, "The App Service site was not found in its subscription.")
+    return result
+
+
+def read_plans(fleet: Fleet) -> SourceResult:
+    """Plan SKU and instance count (hourly: they change only when someone scales)."""
+    result = SourceResult()
+    for key, subscription in fleet.subscriptions.items():
+        tenants = fleet.by_subscription[key]
+        try:
+            plans = {p.id.lower(): p for p in inventory.plans_list(subscription)}
+        except AzureError as exc:
+            result.fail(tenants, f"App Service plan list failed: {exc}")
+            continue
+        for tenant in tenants:
+            plan = plans.get(tenant.app_service_plan_id.lower())
+            if plan is None:
+                result.fail([tenant], "The App Service plan was not found in its subscription.")
+            else:
+                result.set(tenant, plan_sku=plan.sku_name, plan_instances=plan.instances)
     return result
 
 

@@ -22,9 +22,11 @@ SQL_METRICS = {
     "sessions_percent": "Average",
     "log_write_percent": "Average",
 }
-# What each database uses now in its pool's units: eDTU in DTU pools (dtu_used), vCores in vCore
-# pools (cpu_used); the other metric is empty. Shares of the pool compare members' use.
-DB_METRICS = {**SQL_METRICS, "storage": "Maximum", "dtu_used": "Average", "cpu_used": "Average"}
+DB_METRICS = {**SQL_METRICS, "storage": "Maximum"}
+# Every few minutes only the latest 5-minute CPU and storage of each database (the pool shares
+# and storage percentage follow from them); the rest comes with the hourly series.
+DB_LATEST_METRICS = {"cpu_percent": "Average", "storage": "Maximum"}
+LATEST = timedelta(minutes=5)
 POOL_METRICS = {**SQL_METRICS, "storage_used": "Average"}
 SITE_METRICS = {"Requests": "Total", "Http5xx": "Total", "HttpResponseTime": "Average"}
 RECENT = timedelta(minutes=40)
@@ -70,26 +72,24 @@ def _pool_groups(fleet: Fleet) -> dict[tuple[str, str], list[str]]:
 def read_latest(fleet: Fleet, now: datetime) -> SourceResult:
     """Latest 5-minute values per database (extra["pools"]: the pools' recent 5-minute points)."""
     result = SourceResult(extra={"pools": {}, "pools_failed": {}})
-    span = (now - RECENT, now)
     db_groups = _grouped((t.subscription_id, t.region, t.database_id) for t in fleet.tenants)
-    databases = _batch(db_groups, DATABASE, DB_METRICS, span, FIVE_MINUTES)
+    databases = _batch(db_groups, DATABASE, DB_LATEST_METRICS, (now - LATEST, now), FIVE_MINUTES)
     for tenant in fleet.tenants:
         key = tenant.database_id.lower()
         if key in databases.failed:
             result.fail([tenant], f"Database metrics failed: {databases.failed[key]}")
             continue
         series = databases.series.get(key, {})
+        cpu = _latest(series.get("cpu_percent", []))
+        # A pooled database's CPU percentage is of its per-database limit, the same for every
+        # database of the pool: comparing them gives each one's share of the pool's use.
         result.set(
             tenant,
-            db_cpu_percent=_latest(series.get("cpu_percent", [])),
-            db_storage_percent=_latest(series.get("storage_percent", [])),
-            db_workers_percent=_latest(series.get("workers_percent", [])),
-            db_sessions_percent=_latest(series.get("sessions_percent", [])),
-            db_log_write_percent=_latest(series.get("log_write_percent", [])),
+            db_cpu_percent=cpu,
             db_size_bytes=_int(_latest(series.get("storage", []))),
-            _used=_latest(series.get("dtu_used", []) or series.get("cpu_used", [])),
+            _used=cpu,
         )
-    pools = _batch(_pool_groups(fleet), POOL, POOL_METRICS, span, FIVE_MINUTES)
+    pools = _batch(_pool_groups(fleet), POOL, POOL_METRICS, (now - RECENT, now), FIVE_MINUTES)
     result.extra["pools"] = pools.series
     result.extra["pools_failed"] = pools.failed
     return result
@@ -127,6 +127,9 @@ def read_series(fleet: Fleet, now: datetime) -> SourceResult:
         result.set(
             tenant,
             db_series={name: _as_json(points) for name, points in db.items()},
+            db_workers_percent=_latest(db.get("workers_percent", [])),
+            db_sessions_percent=_latest(db.get("sessions_percent", [])),
+            db_log_write_percent=_latest(db.get("log_write_percent", [])),
             app_series={name: _as_json(points) for name, points in site.items()},
             app_requests_24h=int(sum(v for _, v in site.get("Requests", []))),
             app_5xx_24h=int(sum(v for _, v in site.get("Http5xx", []))),

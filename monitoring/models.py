@@ -25,6 +25,7 @@ class Source(models.TextChoices):
     """What one refresh reads; each source succeeds or fails on its own."""
 
     APPS = "apps", "App Service sites"
+    PLANS = "plans", "App Service plans"
     DATABASES = "databases", "SQL databases"
     POOLS = "pools", "Elastic pools"
     RESOURCE_HEALTH = "resource_health", "Resource Health"

@@ -22,9 +22,11 @@ SLICES = 24
 CONCURRENCY = 8
 
 
-def posture_slice(tenants: list[Tenant], now: datetime) -> list[Tenant]:
-    """This hour's share of the fleet (tenant pk modulo 24 = the UTC hour)."""
-    return [t for t in tenants if t.pk % SLICES == now.hour]
+def posture_slice(tenants: list[Tenant], now: datetime, checked: set[int]) -> list[Tenant]:
+    """This hour's share of the fleet (tenant pk modulo 24 = the UTC hour), plus every tenant
+    never checked (`checked`: the pks that have posture rows), so a new fleet is checked at
+    once and then settles into the daily spread."""
+    return [t for t in tenants if t.pk % SLICES == now.hour or t.pk not in checked]
 
 
 Pricings = dict[str, str] | AzureError

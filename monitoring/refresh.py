@@ -20,7 +20,14 @@ from monitoring.fleet import Fleet, SourceResult
 from monitoring.freshness import hot_refresh_interval
 from monitoring.health import Context, evaluate
 from monitoring.models import PoolSnapshot, Source, StatusChange, TenantHealth
-from monitoring.snapshots import apply_alerts, apply_pools, apply_posture, apply_source
+from monitoring.rows import update_columns
+from monitoring.snapshots import (
+    apply_alerts,
+    apply_pools,
+    apply_posture,
+    apply_source,
+    storage_percent,
+)
 from monitoring.sources import oldest_hot_as_of
 from notifications.services import status_changes_notify
 from tenants.models import Tenant
@@ -37,6 +44,7 @@ HOT_READERS: dict[str, Reader] = {
 }
 HOURLY_READERS: dict[str, Reader] = {
     Source.BACKUPS: collect_backups.read_backups,
+    Source.PLANS: lambda fleet, now: collect.read_plans(fleet),
     "series": collect_metrics.read_series,
 }
 
@@ -67,6 +75,9 @@ def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict
             apply_source(healths, source, result, now)
             if result.failed:
                 errors[source] = sorted(set(result.failed.values()))[:5]
+        if Source.METRICS in results:
+            for health in healths.values():
+                health.db_storage_percent = storage_percent(health)
         pools = apply_pools(fleet, healths, results, now)
         if Source.ALERTS in results:
             apply_alerts(fleet, healths, results[Source.ALERTS], now)
@@ -77,7 +88,7 @@ def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict
             for health in healths.values()
             if (change := _evaluate(health, pools, now)) is not None
         ]
-        TenantHealth.objects.bulk_update(list(healths.values()), _FIELDS, batch_size=500)
+        update_columns(TenantHealth, list(healths.values()), _written(results))
         StatusChange.objects.bulk_create(changes)
         # Account managers hear of their tenants' changes once this commits.
         status_changes_notify(changes=changes)
@@ -104,7 +115,20 @@ def _evaluate(
     )
 
 
-_FIELDS = [f.name for f in TenantHealth._meta.concrete_fields if not f.primary_key]
+# Written by every run; the rest only when a source of the run sets them.
+_ALWAYS = {"status", "reasons", "status_since", "evaluated_at", "as_of", "sources"}
+_ALERT_COUNTS = {"alerts_high", "alerts_medium", "alerts_low", "alerts_informational"}
+_POOL_COPIES = {"pool_use_percent", "pool_share_percent", "db_storage_percent"}
+
+
+def _written(results: dict[str, SourceResult]) -> set[str]:
+    names = _ALWAYS | _POOL_COPIES
+    for result in results.values():
+        for values in result.updates.values():
+            names |= {name for name in values if not name.startswith("_")}
+    if Source.ALERTS in results:
+        names |= _ALERT_COUNTS
+    return names
 
 
 def refresh(tenants: list[Tenant], now: datetime, readers: dict[str, Reader]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import refresh
-from monitoring.models import RefreshRun
+from monitoring.models import PostureCheck, RefreshRun
 from monitoring.posture_refresh import POSTURE_READERS, posture_slice
 from portal.audit import audit_record
 from portal.azure.meter import metered
@@ -50,7 +50,8 @@ def refresh_run_execute(*, run: RefreshRun, tenants: list[Tenant] | None = None)
     if tenants is None:
         tenants = _tenants(run.tenant.slug if run.tenant else None)
         if run.kind == RefreshRun.Kind.POSTURE:
-            tenants = posture_slice(tenants, now)
+            checked = set(PostureCheck.objects.values_list("tenant_id", flat=True).distinct())
+            tenants = posture_slice(tenants, now, checked)
     run.started_at = now
     with metered() as meter:
         errors = refresh.refresh(tenants, now, _readers(run.kind)) if tenants else {}

@@ -8,6 +8,7 @@ from datetime import datetime
 from monitoring.fleet import Fleet, SourceResult
 from monitoring.health import POOL_HOT_PERCENT
 from monitoring.models import DefenderAlert, PoolSnapshot, PostureCheck, Source, TenantHealth
+from monitoring.rows import update_columns
 from monitoring.sources import mark_failed, mark_read
 from portal.azure.defender import AlertRow
 from portal.azure.inventory import PoolRow
@@ -34,6 +35,13 @@ def apply_source(
         mark_read(health, source, now)
     for pk, reason in result.failed.items():
         mark_failed(healths[pk], source, now, reason)
+
+
+def storage_percent(health: TenantHealth) -> float | None:
+    """Data space used as a percentage of the database's maximum size."""
+    if health.db_size_bytes is None or not health.db_max_size_bytes:
+        return health.db_storage_percent
+    return round(100 * health.db_size_bytes / health.db_max_size_bytes, 2)
 
 
 def hot_since(points: list[tuple[datetime, float]], previous: datetime | None) -> datetime | None:
@@ -147,6 +155,7 @@ def apply_alerts(
     read = [t for key in result.extra["subscriptions"] for t in fleet.by_subscription[key]]
     pks = [t.pk for t in read]
     existing = {a.azure_id.lower(): a for a in DefenderAlert.objects.filter(tenant_id__in=pks)}
+    before = {key: _snapshot(alert) for key, alert in existing.items()}
     seen: set[str] = set()
     new: list[DefenderAlert] = []
     for tenant_pk, row in result.extra["alerts"]:
@@ -158,8 +167,10 @@ def apply_alerts(
             new.append(alert)
         _alert_fields(alert, tenant_pk, row, now)
     DefenderAlert.objects.bulk_create(new)
-    DefenderAlert.objects.bulk_update(
-        [a for k, a in existing.items() if k in seen], _ALERT_FIELDS, batch_size=500
+    changed = [a for k, a in existing.items() if k in seen and _snapshot(a) != before[k]]
+    update_columns(DefenderAlert, changed, _ALERT_FIELDS)
+    DefenderAlert.objects.filter(pk__in=[a.pk for k, a in existing.items() if k in seen]).update(
+        last_seen_at=now
     )
     gone = [a.pk for k, a in existing.items() if k not in seen]
     DefenderAlert.objects.filter(pk__in=gone).delete()
@@ -180,6 +191,15 @@ _ALERT_FIELDS = [
     "name", "tenant", "display_name", "alert_type", "severity", "status", "generated_at",
     "description", "remediation", "resource_id", "last_seen_at",
 ]  # fmt: skip
+
+
+def _snapshot(alert: DefenderAlert) -> tuple[object, ...]:
+    """The fields a refresh may change (last_seen_at is set for all seen alerts in one query)."""
+    return tuple(
+        getattr(alert, "tenant_id" if name == "tenant" else name)
+        for name in _ALERT_FIELDS
+        if name != "last_seen_at"
+    )
 
 
 def _alert_fields(alert: DefenderAlert, tenant_pk: int, row: AlertRow, now: datetime) -> None:

@@ -55,3 +55,21 @@ def availability_not_available(subscription_id: str) -> list[AvailabilityRow]:
                     )
                 )
     return rows
+
+
+def availability_of(resource_id: str) -> AvailabilityRow:
+    """One resource's current Resource Health (one ARM read: for a single tenant's page or a
+    comparison, not for the fleet refresh)."""
+    subscription = resource_id.strip("/").split("/")[1]
+    client = azure_clients().health(subscription)
+    with azure_errors():
+        status = client.availability_statuses.get_by_resource(resource_id)
+    props = status.properties
+    value = props.availability_state if props else None
+    return AvailabilityRow(
+        resource_id=resource_id,
+        state=str(value.value) if isinstance(value, Enum) else str(value or ""),
+        summary=(props.summary or "") if props else "",
+        reason_type=(props.reason_type or "") if props else "",
+        since=props.occured_time if props else None,
+    )

@@ -69,3 +69,10 @@ def pricings(subscription_id: str) -> dict[str, str]:
     with azure_errors():
         found = client.pricings.list(f"subscriptions/{subscription_id}")
     return {str(p.name): _text(p.pricing_tier) for p in (found.value or [])}
+
+
+def alerts_in_resource_group(subscription_id: str, resource_group: str) -> int:
+    """How many alerts a resource group holds (one ARM read per group: the per-tenant way)."""
+    client = azure_clients().security(subscription_id)
+    with azure_errors():
+        return sum(1 for _ in client.alerts.list_by_resource_group(resource_group))

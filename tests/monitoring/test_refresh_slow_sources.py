@@ -32,6 +32,8 @@ def test_backups_and_series_come_from_per_server_lists(azure_emulator, fleet, co
     assert len(health.db_series["cpu_percent"]) >= 23
     assert len(health.app_series["Requests"]) >= 23
     assert health.app_requests_24h == int(sum(v for _, v in health.app_series["Requests"]))
+    assert health.plan_sku and health.plan_instances
+    assert health.db_workers_percent is not None
 
 
 def test_posture_finds_each_seeded_violation_and_passes_a_compliant_tenant(

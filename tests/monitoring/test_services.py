@@ -61,3 +61,17 @@ def test_the_task_runs_a_requested_refresh_once(azure_emulator, fleet, support):
     assert TenantHealth.objects.filter(tenant=fleet[0]).exists()
     tasks.refresh_run(run.pk)  # already run: returns quietly
     tasks.refresh_run(999_999)  # gone: returns quietly
+
+
+def test_the_posture_slice_is_a_24th_of_the_fleet_plus_tenants_never_checked():
+    from datetime import UTC, datetime
+
+    from monitoring.posture_refresh import posture_slice
+
+    tenants = [TenantFactory() for _ in range(48)]
+    at_five = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    everyone = {t.pk for t in tenants}
+    slice_ = posture_slice(tenants, at_five, checked=everyone)
+    assert [t.pk % 24 for t in slice_] == [5, 5]
+    never = tenants[0] if tenants[0].pk % 24 != 5 else tenants[1]
+    assert never in posture_slice(tenants, at_five, checked=everyone - {never.pk})
