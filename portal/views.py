@@ -9,8 +9,14 @@ from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal import break_glass
 from portal.audit import audit_record
 from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sign_out_url
+from portal.health import health_report
 from portal.middleware import client_ip
 from portal.models import AuditEvent
 from portal.services import IdentityConflictError, NoPortalAccessError, staff_sign_in
@@ -239,7 +246,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """App Service's health-check probe: up when the portal can reach its own database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
+    """App Service's health-check probe: 200 when the portal can reach its own database (an
+    error otherwise); the broker and the fleet refresh's age are reported beside it."""
+    return JsonResponse(health_report())
