@@ -15,7 +15,8 @@ class Neighbour:
     database: str
     # "" when the database belongs to no tenant in the catalogue (a restore copy, say).
     tenant: str
-    cpu_percent: float | None
+    # Its share of what the pool's databases use now, in per cent.
+    share_percent: float | None
     storage_bytes: int | None
     # False for a tenant the person may not see: shown by database name, without a link.
     visible: bool
@@ -36,7 +37,7 @@ def _neighbour(share: dict[str, Any], visible: set[str]) -> Neighbour:
     return Neighbour(
         database=str(share.get("database", "")) if shown or not slug else "another tenant",
         tenant=slug if shown else "",
-        cpu_percent=share.get("cpu_percent"),
+        share_percent=share.get("cpu_percent"),
         storage_bytes=share.get("storage_bytes") if shown or not slug else None,
         visible=shown,
     )

@@ -274,7 +274,7 @@ def test_the_tenant_page_shows_health_charts_window_alerts_posture_and_timeline(
     for title in ("Database CPU", "Pool CPU", "Requests per hour"):
         assert re.search(rf'<svg [^>]*aria-label="{title}: latest', body), title
     assert "<polyline" in body and "<script" not in body.split("<svg", 1)[1].split("</svg>")[0]
-    assert 'id="pool-share">8.0 % of pool-01' in body
+    assert 'id="pool-share">8.0 % of what pool-01\'s databases use' in body
     assert "2026-11-30 00:00:00 AEDT (2026-11-29 13:00:00 UTC)" in body  # LTR, local and UTC
     assert "SQL injection" in body
     assert "App Service HTTPS only" in body and "(1 failing)" in body
