@@ -302,3 +302,32 @@ def busy(req: ArmRequest, db_id: str) -> None:
                 f"There is already an operation ({row['operation']}) in progress on database "
                 f"'{db_id.rsplit('/', 1)[-1]}'. Wait until it has finished and try again.",
             )
+
+
+def accepted(req: ArmRequest, operation: str) -> JSON:
+    """The body of a SQL long-running write's 202, as Azure records it: what started and when,
+    not the resource (read the resource once the operation completes)."""
+    return {"operation": operation, "startTime": isoformat(req.store.now())}
+
+
+# Capacity Azure fills in when a database names only its SKU (DTU objectives by name).
+DTU_CAPACITY = {"Basic": 5, "S0": 10, "S1": 20, "S2": 50, "S3": 100, "S4": 200, "S6": 400,
+                "S7": 800, "S9": 1600, "S12": 3000, "P1": 125, "P2": 250, "P4": 500,
+                "P6": 1000, "P11": 1750, "P15": 4000}  # fmt: skip
+DTU_TIER = {"B": "Basic", "S": "Standard", "P": "Premium"}
+VCORE_TIER = {"GP": "GeneralPurpose", "BC": "BusinessCritical", "HS": "Hyperscale"}
+
+
+def filled_sku(sku: JSON) -> JSON:
+    """``sku`` with the tier, family and capacity Azure reports for it."""
+    filled = dict(sku)
+    name = str(filled.get("name") or "")
+    prefix = name.split("_", 1)[0]
+    if prefix in VCORE_TIER:
+        filled.setdefault("tier", VCORE_TIER[prefix])
+        filled.setdefault("family", name.split("_")[1] if "_" in name else "Gen5")
+        filled.setdefault("capacity", 2)
+    elif name in DTU_CAPACITY:
+        filled.setdefault("tier", DTU_TIER[name[0]])
+        filled.setdefault("capacity", DTU_CAPACITY[name])
+    return filled

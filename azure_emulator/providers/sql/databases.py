@@ -18,7 +18,9 @@ from azure_emulator.providers.sql.common import (
     POOL_TYPE,
     RESTORE_MODES,
     SERVER,
+    accepted,
     busy,
+    filled_sku,
     live_databases,
     master_database,
     record_dropped,
@@ -137,6 +139,9 @@ def database_put(req: ArmRequest) -> Response:
             else None
         )
         sku = sku or {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
+    if pool is None:
+        # A SKU named alone comes back with its tier and capacity, as Azure reports it.
+        sku = filled_sku(sku)
     redundancy = (
         props.get("requestedBackupStorageRedundancy")
         or template_props.get("requestedBackupStorageRedundancy")
@@ -216,8 +221,8 @@ def database_put(req: ArmRequest) -> Response:
             "source_id": source["id"] if source else None,
             "keys": sorted(props.get("keys") or {}),
         },
-        body=render_database(req, db),
-        status=201 if mode == "Default" else 202,
+        body=accepted(req, "CreateLogicalDatabase"),
+        status=202,
         labels=labels,
         delay_seconds=queued,
     )
@@ -294,14 +299,14 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
                     "Sku name is required when removing a database from an elastic pool.",
                 )
             change["pool"] = None
-            change["sku"] = sku
+            change["sku"] = filled_sku(sku)
     elif sku:
         if db["properties"].get("elasticPoolId") and sku.get("name") != "ElasticPool":
             raise bad_request(
                 "ElasticPoolSkuCombinationInvalid",
                 "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
             )
-        change["sku"] = sku
+        change["sku"] = filled_sku(sku)
     if "maxSizeBytes" in props:
         used = int(db.get("_meta", {}).get("used_bytes", 0))
         if int(props["maxSizeBytes"]) < used:
@@ -324,7 +329,7 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
         resource_id=db["id"],
         location=server["location"],
         args=change,
-        body=render_database(req, db),
+        body=accepted(req, "UpdateLogicalDatabase"),
         status=202,
         labels=labels,
     )
@@ -391,6 +396,7 @@ def database_delete(req: ArmRequest) -> Response:
         finalize="sql.database_delete",
         resource_id=db["id"],
         location=server["location"],
+        body=accepted(req, "DropLogicalDatabase"),
         status=202,
     )
 

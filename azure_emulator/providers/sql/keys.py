@@ -14,6 +14,7 @@ from azure_emulator.providers.sql.common import (
     DATABASE,
     KEY_TYPE,
     SERVER,
+    accepted,
     keyvault_version,
     require_database,
     require_server,
@@ -136,7 +137,7 @@ def key_put(req: ArmRequest) -> Response:
     if existing is not None:
         return respond(existing, 200)
     version = uri.rsplit("/", 1)[-1]
-    key = req.store.put(
+    req.store.put(
         {
             "id": key_id,
             "name": req.params["key"],
@@ -154,7 +155,26 @@ def key_put(req: ArmRequest) -> Response:
             },
         }
     )
-    return respond(key, 201)
+    # Long-running in Azure (202 with Azure-AsyncOperation and Location).
+    return lro.start(
+        req,
+        finalize="sql.server_key_create",
+        resource_id=key_id,
+        location=server["location"],
+        body=accepted(req, "UpsertServerKey"),
+        status=202,
+        status_kind="serverKey",
+        labels={"subscription": req.params["subscription"]},
+    )
+
+
+@lro.finalizer("sql.server_key_create")
+def _server_key_created(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
+    key = emulator.store.get(op["resource_id"])
+    if not succeeded and key is not None:
+        emulator.store.delete(op["resource_id"])
+        return None
+    return key
 
 
 @router.route("DELETE", SERVER + "/keys/{key}", "server_keys.delete")
@@ -172,8 +192,23 @@ def key_delete(req: ArmRequest) -> Response:
         raise ArmError(
             409, "AzureKeyVaultKeyInUse", "The key is currently being used by the server."
         )
-    req.store.delete(key_id)
-    return Response(status_code=200)
+    return lro.start(
+        req,
+        finalize="sql.server_key_delete",
+        resource_id=key_id,
+        location=server["location"],
+        body=accepted(req, "DropServerKey"),
+        status=202,
+        status_kind="serverKey",
+        labels={"subscription": req.params["subscription"]},
+    )
+
+
+@lro.finalizer("sql.server_key_delete")
+def _server_key_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
+    if succeeded:
+        emulator.store.delete(op["resource_id"])
+    return None
 
 
 def _protector(req: ArmRequest, server: JSON) -> JSON:
@@ -253,7 +288,7 @@ def protector_put(req: ArmRequest) -> Response:
         resource_id=current["id"],
         location=server["location"],
         args=args,
-        body=None,
+        body=accepted(req, "UpsertLogicalServerEncryptionProtector"),
         status=202,
         status_kind="encryptionProtector",
         labels={"subscription": req.params["subscription"]},

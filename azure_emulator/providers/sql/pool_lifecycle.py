@@ -17,6 +17,7 @@ from azure_emulator.providers.sql.common import (
     POOL,
     POOL_TYPE,
     STANDARD_POOL_DTUS,
+    accepted,
     busy,
     require_server,
     router,
@@ -107,15 +108,11 @@ def pool_put(req: ArmRequest) -> Response:
         finalize="sql.pool_create",
         resource_id=pool_id,
         location=server["location"],
-        body=_accepted("CreateElasticPool", req),
+        body=accepted(req, "CreateElasticPool"),
         status=202,
         status_kind="elasticPool",
         labels={"subscription": req.params["subscription"]},
     )
-
-
-def _accepted(operation: str, req: ArmRequest) -> JSON:
-    return {"operation": operation, "startTime": isoformat(req.store.now())}
 
 
 @lro.finalizer("sql.pool_create")
@@ -151,7 +148,7 @@ def pool_delete(req: ArmRequest) -> Response:
         finalize="sql.pool_delete",
         resource_id=pool["id"],
         location=server["location"],
-        body=_accepted("DropElasticPool", req),
+        body=accepted(req, "DropElasticPool"),
         status=202,
         status_kind="elasticPool",
         labels={"subscription": req.params["subscription"]},
