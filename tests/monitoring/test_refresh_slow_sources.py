@@ -121,3 +121,12 @@ def test_the_refresh_schedules_are_beat_rows_an_admin_can_edit(db):
     }
     hot = PeriodicTask.objects.get(task="monitoring.refresh_hot")
     assert hot.interval is not None and hot.interval.every == 120
+
+
+def test_beat_runs_each_refresh_at_its_first_start_so_a_new_demo_has_statuses_at_once(db):
+    from django_celery_beat.schedulers import ModelEntry
+
+    from portal.celery import app
+
+    for task in PeriodicTask.objects.filter(task__startswith="monitoring."):
+        assert ModelEntry(task, app=app).is_due().is_due, task.name
