@@ -73,7 +73,12 @@ def measure(emulator: Any) -> list[Result]:
     return [
         (f"hot refresh of {count} tenants, wall time", wall, "s", "<= 15 s"),
         ("hot refresh, Azure calls", float(run.azure_calls), "", f"<= {count // 10}"),
-        ("hot refresh, Azure calls per tenant (x1000)", 1000 * run.azure_calls / count, "", "<= 100"),
+        (
+            "hot refresh, Azure calls per tenant (x1000)",
+            1000 * run.azure_calls / count,
+            "",
+            "<= 100",
+        ),
         ("hot refresh, 429s seen (all retried)", float(run.throttled), "", "no unhandled 429"),
         ("hot refresh, sources unavailable (reasons)", float(failed), "", "0"),
         (f"naive per-resource, calls per tenant ({len(sample)} sampled)", per_tenant, "/t", "-"),
