@@ -37,7 +37,8 @@ PORTAL_ENVIRONMENT = require_choice(
 )
 PRODUCTION = PORTAL_ENVIRONMENT == "production"
 
-DEBUG = env.bool("DEBUG", default=PORTAL_ENVIRONMENT == "demo")
+# The demo runs like production (gunicorn, whitenoise, the portal's own error pages).
+DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when PORTAL_ENVIRONMENT=production.")
 

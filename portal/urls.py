@@ -6,6 +6,8 @@ from django.urls import include, path
 from portal import views
 
 handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -18,6 +18,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -29,6 +30,7 @@ from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sig
 from portal.health import health_report
 from portal.middleware import client_ip
 from portal.models import AuditEvent
+from portal.pages import render_page
 from portal.services import IdentityConflictError, NoPortalAccessError, staff_sign_in
 
 FLOW_KEY = "entra_flow"
@@ -236,7 +238,21 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
             "reason": str(exception or "")[:500],
         },
     )
-    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+    return render_page(
+        request, "403.html", {"reason": str(exception or "")}, title="Not allowed", status=403
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The portal's 404, with the user bar and a way back (also the answer for tenants a
+    person may not see, so their names do not leak)."""
+    return render_page(request, "404.html", {}, title="Not found", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The portal's 500. Rendered without the request's context: the database may be what
+    failed, and the user bar would query it."""
+    return HttpResponse(loader.get_template("500.html").render({}), status=500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -135,7 +135,7 @@ def test_an_unknown_time_zone_is_refused():
     assert "PORTAL_TIME_ZONE 'Sydney' is not an IANA time zone name" in result.stderr
 
 
-def test_the_demo_turns_debug_on_and_needs_no_secret():
+def test_the_demo_runs_without_debug_like_production_and_needs_no_secret():
     result = run_manage(
         "shell",
         "-c",
@@ -143,7 +143,7 @@ def test_the_demo_turns_debug_on_and_needs_no_secret():
         env={"PORTAL_ENVIRONMENT": "demo", "DATABASE_URL": "sqlite:///var/test-demo-check.sqlite3"},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "True emulator"
+    assert result.stdout.strip().splitlines()[-1] == "False emulator"
 
 
 def test_responses_carry_the_security_headers(client, db):
