@@ -415,8 +415,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals": {"()": "portal.log_filters.ExpectedRefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # The SDKs log every request and response header at INFO.
-    "loggers": {"azure": {"level": env.str("AZURE_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        # The SDKs log every request and response header at INFO.
+        "azure": {"level": env.str("AZURE_LOG_LEVEL", default="WARNING")},
+        "django.request": {"filters": ["refusals"]},
+    },
 }
