@@ -141,3 +141,42 @@ def read_series(fleet: Fleet, now: datetime) -> SourceResult:
         for key, series in pools.series.items()
     }
     return result
+
+
+COMPONENT = "microsoft.insights/components"
+COMPONENT_METRICS = {
+    "availabilityResults/availabilityPercentage": "Average",
+    "requests/failed": "Total",
+    "exceptions/count": "Total",
+    "requests/duration": "Average",
+}
+
+
+def read_app_insights(fleet: Fleet, now: datetime) -> SourceResult:
+    """Each tenant's Application Insights component over 24 h, hourly: availability-test
+    results, failed requests, exceptions and server response time."""
+    result = SourceResult()
+    # Up to now, the current hour partly: availability must show a failure that began minutes ago.
+    span = (now - timedelta(hours=24), now)
+    tenants = [t for t in fleet.tenants if t.app_insights_id]
+    groups = _grouped((t.subscription_id, t.region, t.app_insights_id) for t in tenants)
+    found = _batch(groups, COMPONENT, COMPONENT_METRICS, span, timedelta(hours=1))
+    for tenant in tenants:
+        key = tenant.app_insights_id.lower()
+        if key in found.failed:
+            result.fail([tenant], f"Application Insights metrics failed: {found.failed[key]}")
+            continue
+        series = found.series.get(key, {})
+        availability = [v for _, v in series.get("availabilityResults/availabilityPercentage", [])]
+        duration = [v for _, v in series.get("requests/duration", [])]
+        result.set(
+            tenant,
+            ai_series={name: _as_json(points) for name, points in series.items()},
+            ai_availability_percent=(
+                round(sum(availability) / len(availability), 2) if availability else None
+            ),
+            ai_failed_requests_24h=int(sum(v for _, v in series.get("requests/failed", []))),
+            ai_exceptions_24h=int(sum(v for _, v in series.get("exceptions/count", []))),
+            ai_server_response_ms=round(sum(duration) / len(duration), 1) if duration else None,
+        )
+    return result

@@ -46,6 +46,7 @@ HOURLY_READERS: dict[str, Reader] = {
     Source.BACKUPS: collect_backups.read_backups,
     Source.PLANS: lambda fleet, now: collect.read_plans(fleet),
     "series": collect_metrics.read_series,
+    Source.APP_INSIGHTS: collect_metrics.read_app_insights,
 }
 
 

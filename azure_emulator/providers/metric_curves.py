@@ -181,6 +181,29 @@ def site_value(s: Subject, metric: str, epoch: float) -> float | None:
     return None
 
 
+def component_value(s: Subject, metric: str, epoch: float) -> float | None:
+    """Application Insights of the tenant's app: its site's traffic as the app reports it."""
+    condition = s.condition(epoch)
+    if metric == "availabilityResults/availabilityPercentage":
+        if condition in ("stopped", "outage"):
+            return 0.0
+        if condition == "unhealthy":
+            base = s.health_percent if s.health_percent is not None else 40.0
+            return _pct(base + 10 * noise(s.resource_key, metric, epoch))
+        return 100.0
+    if metric == "requests/count":
+        return site_value(s, "Requests", epoch)
+    if metric == "requests/failed":
+        return site_value(s, "Http5xx", epoch)
+    if metric == "exceptions/count":
+        failed = site_value(s, "Http5xx", epoch)
+        return None if failed is None else failed * 0.7
+    if metric == "requests/duration":
+        seconds = site_value(s, "HttpResponseTime", epoch)
+        return None if seconds is None else round(seconds * 1000, 2)
+    return None
+
+
 def plan_value(s: Subject, metric: str, epoch: float) -> float | None:
     if s.condition(epoch) == "outage":
         return None

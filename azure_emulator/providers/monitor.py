@@ -31,6 +31,9 @@ from azure_emulator.providers.web import PLAN_TYPE, SITE_TYPE, sites_on_plan, wi
 from azure_emulator.state import JSON, Store, isoformat, parse_time
 
 DB_TYPE = "Microsoft.Sql/servers/databases"
+# Application Insights components (standard metrics, Microsoft Learn "Supported metrics for
+# microsoft.insights/components"): the telemetry of the tenant's app, so derived from its site.
+COMPONENT_TYPE = "microsoft.insights/components"
 POOL_TYPE = "Microsoft.Sql/servers/elasticPools"
 
 # Azure Monitor keeps platform metrics for 93 days.
@@ -128,6 +131,13 @@ CATALOGUE: dict[str, list[MetricSpec]] = {
         _m("CpuTime", "CPU Time", "Seconds", "Total"),
         _m("MemoryWorkingSet", "Memory working set", "Bytes"),
     ],
+    COMPONENT_TYPE.lower(): [
+        _m("availabilityResults/availabilityPercentage", "Availability", "Percent"),
+        _m("requests/count", "Server requests", "Count", "Total"),
+        _m("requests/failed", "Failed requests", "Count", "Total"),
+        _m("requests/duration", "Server response time", "MilliSeconds"),
+        _m("exceptions/count", "Exceptions", "Count", "Total"),
+    ],
     PLAN_TYPE.lower(): [
         _m("CpuPercentage", "CPU Percentage", "Percent"),
         _m("MemoryPercentage", "Memory Percentage", "Percent"),
@@ -135,7 +145,7 @@ CATALOGUE: dict[str, list[MetricSpec]] = {
         _m("DiskQueueLength", "Disk Queue Length", "Count"),
     ],
 }
-CANONICAL_TYPES = {t.lower(): t for t in (DB_TYPE, POOL_TYPE, SITE_TYPE, PLAN_TYPE)}
+CANONICAL_TYPES = {t.lower(): t for t in (DB_TYPE, POOL_TYPE, SITE_TYPE, PLAN_TYPE, COMPONENT_TYPE)}
 # Counters whose Total is the sum of per-minute samples and whose values are whole numbers.
 _WHOLE = {"Requests", "Http5xx", "Http4xx", "Http2xx", "deadlock", "connection_successful",
           "connection_failed", "sessions_count", "HttpQueueLength", "DiskQueueLength"}  # fmt: skip
@@ -282,6 +292,8 @@ class SubjectIndex:
 
     def subject(self, body: JSON) -> curves.Subject:
         kind = str(body.get("type", "")).lower()
+        if kind == COMPONENT_TYPE.lower():
+            return self._component(body)
         key = body["id"].lower()
         meta = body.get("_meta") or {}
         props = body.get("properties") or {}
@@ -351,6 +363,19 @@ class SubjectIndex:
         s.windows.extend(self._outage(body))
         return s
 
+    def _component(self, body: JSON) -> curves.Subject:
+        """An App Insights component sees what its app (the tenant's site) serves."""
+        slug = (body.get("_meta") or {}).get("tenant")
+        group = body["id"].split("/providers/", 1)[0]
+        site = self.store.get(f"{group}/providers/Microsoft.Web/sites/app-{slug}") if slug else None
+        if site is None:
+            return curves.Subject(
+                resource_key=body["id"].lower(), resource_type=COMPONENT_TYPE.lower(), scale=0.0
+            )
+        s = self.subject(site)
+        s.resource_type = COMPONENT_TYPE.lower()
+        return s
+
     def _storage_fraction(self, db: JSON) -> float:
         used = (db.get("_meta") or {}).get("used_bytes")
         limit = (db.get("properties") or {}).get("maxSizeBytes")
@@ -365,6 +390,8 @@ def sample(subject: curves.Subject, metric: str, epoch: float) -> float | None:
         return curves.site_value(subject, metric, epoch)
     if kind == PLAN_TYPE.lower():
         return curves.plan_value(subject, metric, epoch)
+    if kind == COMPONENT_TYPE.lower():
+        return curves.component_value(subject, metric, epoch)
     return curves.sql_value(subject, metric, epoch)
 
 

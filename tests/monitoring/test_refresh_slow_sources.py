@@ -33,6 +33,15 @@ def test_backups_and_series_come_from_per_server_lists(azure_emulator, fleet, co
     assert len(health.app_series["Requests"]) >= 23
     assert health.app_requests_24h == int(sum(v for _, v in health.app_series["Requests"]))
     assert health.plan_sku and health.plan_instances
+    assert health.ai_availability_percent == 100.0 and health.ai_server_response_ms
+    assert len(health.ai_series["requests/failed"]) >= 23
+    failing = TenantHealth.objects.get(
+        tenant__slug=seeded(azure_emulator, "unhealthy_site")["slug"]
+    )
+    # Failing for a while (the seed says since when): the hours since then show it.
+    availability = [v for _, v in failing.ai_series["availabilityResults/availabilityPercentage"]]
+    assert min(availability) < 100  # a healthy app reports exactly 100
+    assert failing.ai_availability_percent is not None and failing.ai_availability_percent < 100
     assert health.db_workers_percent is not None
 
 
