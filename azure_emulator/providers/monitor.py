@@ -676,7 +676,9 @@ def metric_definitions(req: ArmRequest) -> Response:
                 "Count",
             ],
             "metricAvailabilities": [{"timeGrain": grain, "retention": "P93D"} for grain in GRAINS],
-            "dimensions": [],
+            "dimensions": [{"value": SPLIT_DIMENSION, "localizedValue": SPLIT_DIMENSION}]
+            if spec.name in PER_DATABASE
+            else [],
         }
         for spec in CATALOGUE.get(resource_type.lower(), [])
     ]

@@ -58,3 +58,17 @@ def test_one_database_of_the_pool_can_be_asked_for_by_id(emulator):
 
     for metric in result.value:
         assert [s.metadatavalues[0].value for s in metric.timeseries] == [tenant["database_id"]]
+
+
+def test_the_pool_declares_the_database_dimension_on_its_per_database_metrics(emulator):
+    tenant = clients.healthy_tenant(emulator, 2)
+    client = clients.monitor(emulator, tenant["subscription_id"])
+
+    definitions = {
+        d.name.value: d for d in client.metric_definitions.list(tenant["elastic_pool_id"])
+    }
+
+    assert [d.value for d in definitions["database_cpu_percent"].dimensions] == [
+        "DatabaseResourceId"
+    ]
+    assert not definitions["cpu_percent"].dimensions
