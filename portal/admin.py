@@ -6,10 +6,12 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 
 from portal.audit import audit_record
 from portal.models import AuditEvent, StaffProfile
@@ -108,3 +110,11 @@ class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
 
     def save_model(self, request: HttpRequest, obj: StaffProfile, form: Any, change: bool) -> None:
         staff_profile_save(profile=obj, actor=request.user, changed=list(form.changed_data))
+
+
+# The refresh schedules are interval-based; clocked, crontab and solar schedules are noise in the
+# admin unless an installation opts in (PORTAL_ADMIN_ALL_SCHEDULES).
+if not settings.PORTAL_ADMIN_ALL_SCHEDULES:
+    for unused in (ClockedSchedule, CrontabSchedule, SolarSchedule):
+        if admin.site.is_registered(unused):
+            admin.site.unregister(unused)

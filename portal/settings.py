@@ -237,6 +237,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Show clocked, crontab and solar schedules in the admin too (the portal uses intervals).
+PORTAL_ADMIN_ALL_SCHEDULES = env.bool("PORTAL_ADMIN_ALL_SCHEDULES", default=False)
 
 CELERY_BEAT_SCHEDULE = {
     "operations-sweep": {"task": "operations.sweep", "schedule": 60.0},

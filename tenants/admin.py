@@ -71,6 +71,8 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
         tenant_delete(tenant=obj, actor=request.user)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        for tenant in queryset:
-            tenant_delete(tenant=tenant, actor=request.user)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        # Removing tenants from the catalogue is decided one tenant at a time, never in bulk.
+        actions.pop("delete_selected", None)
+        return actions

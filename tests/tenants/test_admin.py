@@ -129,3 +129,21 @@ def test_an_account_manager_limited_to_their_tenants_sees_only_themselves_in_the
     StaffProfile.objects.create(user=account_manager, only_assigned_tenants=True)
     client.force_login(account_manager)
     assert _account_manager_choices(client) == {"amy.accounts@fleetwise.example"}
+
+
+def test_the_catalogue_offers_no_bulk_delete(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get("/tenants/tenant/")
+
+    assert response.status_code == 200
+    assert "delete_selected" not in response.text
+
+
+def test_the_admin_shows_only_the_schedules_the_portal_uses(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get("/django_celery_beat/")
+
+    assert response.status_code == 200
+    assert "/django_celery_beat/intervalschedule/" in response.text
+    for unused in ("crontabschedule", "solarschedule", "clockedschedule"):
+        assert f"/django_celery_beat/{unused}/" not in response.text
