@@ -1,18 +1,22 @@
-"""Permission-carrying reads of operations: people see operations of the tenants they see."""
+"""Permission-carrying reads of operations: people see operations of the tenants they see, and
+operations on shared subjects (pools, servers, regions, the fleet) only if they see every tenant."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from operations.models import Operation
-from tenants.selectors import tenants_visible_to
+from tenants.selectors import sees_every_tenant, tenants_visible_to
 
 
 def operations_visible_to(user: User | AnonymousUser) -> QuerySet[Operation]:
-    return Operation.objects.filter(tenant__in=tenants_visible_to(user)).select_related(
-        "tenant", "requested_by", "approved_by"
+    visible = Q(tenant__in=tenants_visible_to(user))
+    if sees_every_tenant(user):
+        visible |= Q(tenant__isnull=True)
+    return Operation.objects.filter(visible).select_related(
+        "tenant", "requested_by", "approved_by", "parent"
     )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -10,13 +12,18 @@ def enqueue_run(operation_id: int, countdown: float) -> None:
     run_operation.apply_async(args=(operation_id,), countdown=countdown)
 
 
-@shared_task(name="operations.run", acks_late=True, soft_time_limit=20 * 60, time_limit=25 * 60)
-def run_operation(operation_id: int) -> None:
-    """Run or resume one operation. Long waits hand over to a fresh task before the limits."""
+@shared_task(
+    bind=True, name="operations.run", acks_late=True, soft_time_limit=20 * 60, time_limit=25 * 60
+)
+def run_operation(self: Any, operation_id: int) -> None:
+    """Run or resume one operation. Steps that wait return and are visited again later."""
     try:
-        operation_execute(operation_id=operation_id, enqueue=enqueue_run)
+        operation_execute(
+            operation_id=operation_id, enqueue=enqueue_run, task_id=self.request.id or ""
+        )
     except SoftTimeLimitExceeded:
-        # The lease lapses on its own; continue in a fresh task rather than waiting for a sweep.
+        # The lease is released on the way out; continue in a fresh task rather than waiting
+        # for a sweep.
         enqueue_run(operation_id, 0.0)
 
 

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/progress", views.operation_progress, name="progress"),
     path("<int:pk>/approve", views.operation_approve_view, name="approve"),
     path("<int:pk>/cancel", views.operation_cancel_view, name="cancel"),
+    path("<int:pk>/pause", views.operation_pause_view, name="pause"),
+    path("<int:pk>/resume", views.operation_resume_view, name="resume"),
 ]

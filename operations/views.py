@@ -1,4 +1,5 @@
-"""Operations pages: the list, one operation with its live progress, approve and cancel."""
+"""Operations pages: the list, one operation with its live progress, approve, cancel, pause
+and resume. Whether a button shows is decided by the same service functions that act."""
 
 from __future__ import annotations
 
@@ -12,9 +13,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from operations.fleet import children_counts
 from operations.models import Operation
 from operations.selectors import operation_for_user, operations_visible_to
-from operations.services import OperationRefusedError, operation_approve, operation_cancel
+from operations.services import (
+    OperationRefusedError,
+    can_approve,
+    can_cancel,
+    can_pause,
+    operation_approve,
+    operation_cancel,
+    operation_pause,
+    operation_resume,
+)
 from portal.pages import render_page
 from portal.roles import APPROVE_OPERATION, VIEW_TENANT
 
@@ -43,19 +54,20 @@ def operation_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, operation: Operation) -> dict[str, Any]:
     """Which buttons to offer; the services decide whether the action is allowed."""
     user = _user(request)
-    can_approve = (
-        operation.state == Operation.State.AWAITING_APPROVAL
-        and user.has_perm(APPROVE_OPERATION)
-        and user.pk != operation.requested_by_id
-    )
-    can_cancel = operation.is_active and (
-        user.pk == operation.requested_by_id or user.has_perm(APPROVE_OPERATION)
+    children = (
+        operations_visible_to(user).filter(parent=operation).order_by("id")
+        if operation.children.exists()
+        else None
     )
     return {
         "operation": operation,
         "steps": list(operation.steps.all()),
-        "can_approve": can_approve,
-        "can_cancel": can_cancel,
+        "children": list(children[:200]) if children is not None else None,
+        "counts": children_counts(operation) if children is not None else None,
+        "can_approve": can_approve(user, operation),
+        "can_cancel": can_cancel(user, operation),
+        "can_pause": can_pause(user, operation) and not operation.is_paused,
+        "can_resume": can_pause(user, operation) and operation.is_paused,
     }
 
 
@@ -119,4 +131,32 @@ def operation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             f"Cancellation of operation #{operation.pk} requested; it stops where it safely can.",
         )
+    return redirect("operations:detail", pk=operation.pk)
+
+
+@require_POST
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
+    operation = operation_for_user(request.user, pk)
+    try:
+        operation_pause(operation=operation, by=_user(request))
+    except OperationRefusedError as exc:
+        operation.refresh_from_db()
+        return _detail_page(request, operation, refusal=str(exc), status=400)
+    messages.success(request, f"Operation #{operation.pk} paused; running children go on.")
+    return redirect("operations:detail", pk=operation.pk)
+
+
+@require_POST
+@login_required
+@permission_required(VIEW_TENANT, raise_exception=True)
+def operation_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    operation = operation_for_user(request.user, pk)
+    try:
+        operation_resume(operation=operation, by=_user(request))
+    except OperationRefusedError as exc:
+        operation.refresh_from_db()
+        return _detail_page(request, operation, refusal=str(exc), status=400)
+    messages.success(request, f"Operation #{operation.pk} resumed.")
     return redirect("operations:detail", pk=operation.pk)

@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
 OPERATIONS_LEASE_SECONDS = env.int("OPERATIONS_LEASE_SECONDS", default=90)
 OPERATIONS_MAX_ATTEMPTS = env.int("OPERATIONS_MAX_ATTEMPTS", default=20)
 OPERATIONS_ADMISSION_RETRY_SECONDS = env.int("OPERATIONS_ADMISSION_RETRY_SECONDS", default=30)
+# How often a step waiting for Azure (a restore, a delete) looks again; the worker is free between.
+OPERATIONS_WAIT_SECONDS = env.float("OPERATIONS_WAIT_SECONDS", default=15.0)
 OPERATIONS_APPROVAL_TTL_MINUTES = env.int("OPERATIONS_APPROVAL_TTL_MINUTES", default=240)
 
 # --- Audit trail (docs/audit.md). ---
@@ -282,7 +284,7 @@ RESTORE_COPY_RETENTION_DAYS = env.int("RESTORE_COPY_RETENTION_DAYS", default=7)
 RESTORE_PRE_RESTORE_RETENTION_DAYS = env.int("RESTORE_PRE_RESTORE_RETENTION_DAYS", default=14)
 # Restores at once, as Azure processes them (the emulator enforces the same by default).
 RESTORE_MAX_PER_POOL = env.int("RESTORE_MAX_PER_POOL", default=4)
-RESTORE_MAX_PER_SUBSCRIPTION = env.int("RESTORE_MAX_PER_SUBSCRIPTION", default=20)
+RESTORE_MAX_PER_SUBSCRIPTION = env.int("RESTORE_MAX_PER_SUBSCRIPTION", default=30)
 
 # --- Monitoring (the refresh pipeline, docs/monitoring.md). ---
 # How often beat refreshes the hot sources (keep it equal to the "monitoring: hot sources" schedule

@@ -16,6 +16,11 @@ def _only_assigned(user: User | AnonymousUser) -> bool:
     return bool(profile and profile.only_assigned_tenants)
 
 
+def sees_every_tenant(user: User | AnonymousUser) -> bool:
+    """Whether the user may see the whole catalogue (and so operations on shared resources)."""
+    return user.is_authenticated and user.has_perm(VIEW_TENANT) and not _only_assigned(user)
+
+
 def tenants_visible_to(user: User | AnonymousUser) -> QuerySet[Tenant]:
     if not user.is_authenticated or not user.has_perm(VIEW_TENANT):
         return Tenant.objects.none()

@@ -187,6 +187,7 @@ def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for
         "PORTAL_AZURE": "emulator",
         "PORTAL_EMULATOR_STATE_DIR": str(azure_emulator.state_dir),
         "OPERATIONS_LEASE_SECONDS": "6",
+        "OPERATIONS_WAIT_SECONDS": "0.5",
         "AZURE_POLLING_INTERVAL": "0.5",
         **child_process_database_env(),
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -61,3 +63,39 @@ class TenantFactory(factory.django.DjangoModelFactory):
     app_insights_id = factory.LazyAttribute(
         lambda t: f"{_rg(t.slug)}/Microsoft.Insights/components/appi-fw-{t.slug}"
     )
+
+
+def restore_parameters(tenant: Tenant, *, mode: str = "parallel", **overrides: Any) -> Any:
+    """A restore's typed parameters as `restore_plan` would build them for `tenant` (names only:
+    for tests that never reach Azure)."""
+    from backups.restores import RestoreParameters
+
+    name = tenant.database_id.rsplit("/", 1)[-1]
+    target = f"{name}-restore-20260101-000000"
+    pre = f"{name}-pre-restore-20260101-000000"
+    values: dict[str, Any] = {
+        "mode": mode,
+        "source": "point_in_time",
+        "create_mode": "PointInTimeRestore",
+        "database_id": tenant.database_id,
+        "server_id": tenant.sql_server_id,
+        "elastic_pool_id": tenant.elastic_pool_id,
+        "subscription_id": tenant.subscription_id,
+        "location": tenant.region,
+        "site_id": tenant.app_service_site_id,
+        "target_name": target,
+        "target_id": f"{tenant.sql_server_id}/databases/{target}",
+        "point_in_time": "2026-01-01T00:00:00+00:00",
+        "source_database_id": tenant.database_id,
+        **(
+            {
+                "pre_restore_name": pre,
+                "pre_restore_id": f"{tenant.sql_server_id}/databases/{pre}",
+                "pre_restore_expires_at": "2026-01-15T00:00:00+00:00",
+            }
+            if mode == "in_place"
+            else {}
+        ),
+    }
+    values.update(overrides)
+    return RestoreParameters(**values)

@@ -251,9 +251,7 @@ def test_a_tenant_without_backups_yet_is_refused(azure_emulator, refused, monkey
     assert "has no backups yet" in error.message
 
 
-def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(
-    azure_emulator, admin_user, monkeypatch
-):
+def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(azure_emulator, admin_user):
     from backups.services import ExpiredCopy, restore_cleanup_request
     from operations.engine import operation_execute
     from operations.services import operation_approve
@@ -261,7 +259,6 @@ def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(
     from portal.azure import sql
     from tests.factories import UserFactory
 
-    monkeypatch.setattr("operations.services._enqueue", lambda pk, countdown: None)
     tenant = tenant_at(azure_emulator, 6)
     live = sql.database_get(tenant.database_id)
     # As if someone pointed a cleanup at the live database.
@@ -270,7 +267,7 @@ def test_a_cleanup_never_deletes_a_database_that_is_not_an_expired_copy(
     )
     operation = restore_cleanup_request(copy=copy, user=admin_user, reason="mistake")
     second = UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
-    operation_approve(operation=operation, approver=second)
+    operation_approve(operation=operation, approver=second, enqueue=lambda pk, countdown: None)
     operation_execute(operation_id=operation.pk, enqueue=lambda pk, countdown: None)
     operation.refresh_from_db()
     assert operation.state == "failed"

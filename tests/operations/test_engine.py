@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from operations import engine
 from operations.engine import StepFailedError, operation_execute
-from operations.kinds import OperationKind, Step, register
-from operations.models import Operation, OperationStep
+from operations.kinds import Limit, OperationKind, Step, registered
+from operations.models import AdmissionSlot, Operation, OperationStep
 from operations.services import OperationRefusedError, operation_request
 from portal.audit import audit_verify_chain
 from portal.azure.errors import AzureTransientError
@@ -23,10 +25,17 @@ pytestmark = pytest.mark.django_db
 CALLS: list[str] = []
 
 
+@dataclass(frozen=True)
+class FlowParameters:
+    fail: dict[str, str] = field(default_factory=dict)
+    # Room for this many test flows at once (0: no limit).
+    capacity: int = 0
+
+
 def _step(name: str):
     def run(context):
         CALLS.append(name)
-        behaviour = context.operation.parameters.get("fail", {}).get(name)
+        behaviour = context.parameters(FlowParameters).fail.get(name)
         if behaviour == "permanent":
             raise StepFailedError(f"{name} broke", code="Broken")
         if behaviour == "transient":
@@ -40,50 +49,52 @@ def _step(name: str):
 def _undo(name: str):
     def undo(context):
         CALLS.append(f"undo {name}")
-        if context.operation.parameters.get("fail", {}).get(f"undo {name}") == "permanent":
+        if context.parameters(FlowParameters).fail.get(f"undo {name}") == "permanent":
             raise StepFailedError(f"undo {name} broke")
         return f"{name} undone"
 
     return undo
 
 
+def _limits(parameters: FlowParameters) -> list[Limit]:
+    return [Limit("test:pool", parameters.capacity, "test flows")] if parameters.capacity else []
+
+
 @pytest.fixture(autouse=True)
 def test_kind():
     CALLS.clear()
-    register(
-        OperationKind(
-            name="test_flow",
-            label="Test flow",
-            permission=REQUEST_RESTORE,
-            needs_approval=lambda: False,
-            plan=lambda operation: [
-                Step("a", "Step A", _step("a")),
-                Step("b", "Step B", _step("b"), undo=_undo("b")),
-                Step("c", "Step C", _step("c"), undo=_undo("c"), cancellable=False),
-                Step("d", "Step D", _step("d")),
-            ],
-            admit=lambda operation: operation.parameters.get("wait"),
-            untouched_outcome="Nothing was changed.",
-        )
+    kind = OperationKind(
+        name="test_flow",
+        label="Test flow",
+        permission=REQUEST_RESTORE,
+        needs_approval=lambda: False,
+        plan=lambda operation: [
+            Step("a", "Step A", _step("a")),
+            Step("b", "Step B", _step("b"), undo=_undo("b")),
+            Step("c", "Step C", _step("c"), undo=_undo("c"), cancellable=False),
+            Step("d", "Step D", _step("d")),
+        ],
+        parameters=FlowParameters,
+        limits=_limits,
+        untouched_outcome="Nothing was changed.",
     )
+    with registered(kind):
+        yield kind
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    calls: list[tuple[int, float]] = []
-    monkeypatch.setattr(
-        "operations.services._enqueue", lambda pk, countdown: calls.append((pk, countdown))
-    )
-    return calls
+def enqueued():
+    return []
 
 
-def request(support, enqueued, **parameters):
+def request(support, enqueued, *, slug: str = "acme", **parameters: Any):
     return operation_request(
         kind="test_flow",
-        tenant=TenantFactory(slug="acme"),
+        tenant=TenantFactory(slug=slug),
         requested_by=support,
         reason="test",
-        parameters=parameters,
+        parameters=FlowParameters(**parameters),
+        enqueue=lambda pk, countdown: enqueued.append((pk, countdown)),
     )
 
 
@@ -185,14 +196,23 @@ def test_transient_errors_give_up_after_the_attempt_cap(support, enqueued, setti
     )
 
 
-def test_an_operation_waits_while_its_admission_says_so(support, enqueued, settings):
-    operation = run(
-        request(support, enqueued, wait="2 restores already run in this pool."), enqueued
-    )
+def test_an_operation_waits_while_its_limit_is_full_and_starts_once_a_slot_frees(
+    support, enqueued, settings
+):
+    holder = request(support, enqueued, slug="other", capacity=1)
+    AdmissionSlot.objects.create(key="test:pool", slot=0, operation=holder)
+    operation = run(request(support, enqueued, capacity=1), enqueued)
     assert operation.state == "queued"
     assert CALLS == []
-    assert operation.outcome == "Waiting: 2 restores already run in this pool."
+    assert operation.outcome == "Waiting: 1 test flows already run; it starts when one finishes."
     assert enqueued == [(operation.pk, float(settings.OPERATIONS_ADMISSION_RETRY_SECONDS))]
+    assert operation.attempts == 0, "waiting for a slot is not an attempt"
+    assert operation.next_visit_at is not None and operation.lease_id == ""
+
+    AdmissionSlot.objects.filter(operation=holder).delete()
+    operation = run(operation, enqueued)
+    assert operation.state == "succeeded"
+    assert not AdmissionSlot.objects.exists(), "a finished operation gives its slot back"
 
 
 def test_only_one_active_operation_per_tenant(support, enqueued):
@@ -202,14 +222,33 @@ def test_only_one_active_operation_per_tenant(support, enqueued):
     assert Operation.objects.count() == 1
 
 
-def test_the_database_refuses_a_second_active_operation_even_without_the_service(support, enqueued):
+def test_the_database_refuses_a_second_holder_of_a_lock_even_without_the_service(support, enqueued):
     from django.db import IntegrityError, transaction
 
+    from operations.models import OperationLock
+
     first = request(support, enqueued)
+    assert list(OperationLock.objects.values_list("key", flat=True)) == ["tenant:acme"]
+    second = Operation.objects.create(
+        tenant=first.tenant, kind="test_flow", state="queued", requested_by=support, reason="x"
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Operation.objects.create(
-            tenant=first.tenant, kind="test_flow", state="queued", requested_by=support, reason="x"
-        )
+        OperationLock.objects.create(key="tenant:acme", operation=second)
+
+
+def test_a_finished_operation_releases_its_lock_so_the_next_can_be_requested(support, enqueued):
+    first = run(request(support, enqueued), enqueued)
+    assert first.state == "succeeded"
+    assert not first.locks.exists()
+    second = operation_request(
+        kind="test_flow",
+        tenant=first.tenant,
+        requested_by=support,
+        reason="again",
+        parameters=FlowParameters(),
+        enqueue=lambda pk, countdown: None,
+    )
+    assert second.locks.get().key == "tenant:acme"
 
 
 def test_cancelling_between_steps_stops_and_undoes(support, enqueued, monkeypatch):

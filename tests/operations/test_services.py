@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from operations.kinds import OperationKind, Step, register
+from operations.kinds import OperationKind, Step, registered
 from operations.models import Operation
 from operations.services import (
     OperationRefusedError,
@@ -24,22 +24,25 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def approved_kind(monkeypatch):
-    register(
-        OperationKind(
-            name="test_approved",
-            label="Guarded change",
-            permission=roles.REQUEST_RESTORE,
-            needs_approval=lambda: True,
-            plan=lambda operation: [
-                Step("one", "One", lambda context: "ok"),
-                Step("two", "Two", lambda context: "ok", cancellable=False),
-            ],
-        )
+def guarded_kind():
+    kind = OperationKind(
+        name="test_approved",
+        label="Guarded change",
+        permission=roles.REQUEST_RESTORE,
+        needs_approval=lambda: True,
+        plan=lambda operation: [
+            Step("one", "One", lambda context: "ok"),
+            Step("two", "Two", lambda context: "ok", cancellable=False),
+        ],
     )
-    calls = []
-    monkeypatch.setattr("operations.services._enqueue", lambda pk, countdown: calls.append(pk))
-    return calls
+    with registered(kind):
+        yield kind
+
+
+@pytest.fixture
+def approved_kind():
+    """The operations enqueued (the services take the enqueue function as a parameter)."""
+    return []
 
 
 def requested(by):
@@ -64,7 +67,11 @@ def test_a_second_person_with_the_permission_approves_and_it_is_queued(
 ):
     operation = requested(support)
     with django_capture_on_commit_callbacks(execute=True):
-        operation_approve(operation=operation, approver=admin_user)
+        operation_approve(
+            operation=operation,
+            approver=admin_user,
+            enqueue=lambda pk, countdown: approved_kind.append(pk),
+        )
     operation.refresh_from_db()
     assert (operation.state, operation.approved_by) == ("queued", admin_user)
     assert approved_kind == [operation.pk]
@@ -166,28 +173,27 @@ def test_the_sweep_re_enqueues_operations_whose_worker_went_silent(
         lease_id="gone",
         heartbeat_at=timezone.now() - timedelta(seconds=settings.OPERATIONS_LEASE_SECONDS + 5),
     )
-    assert operations_sweep()["revived"] == 1
+    assert operations_sweep(enqueue=lambda pk, countdown: approved_kind.append(pk))["revived"] == 1
     assert approved_kind == [operation.pk]
 
 
 def test_an_operation_whose_enqueue_was_lost_is_picked_up_by_the_sweep(
-    support, admin_user, approved_kind, settings, django_capture_on_commit_callbacks, monkeypatch
+    support, admin_user, approved_kind, settings, django_capture_on_commit_callbacks
 ):
     def broker_down(pk, countdown):
         raise ConnectionError("redis unreachable")
 
     operation = requested(support)
-    monkeypatch.setattr("operations.services._enqueue", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        operation_approve(operation=operation, approver=admin_user)
+        operation_approve(operation=operation, approver=admin_user, enqueue=broker_down)
     operation.refresh_from_db()
     assert operation.state == "queued"
 
-    monkeypatch.setattr(
-        "operations.services._enqueue", lambda pk, countdown: approved_kind.append(pk)
-    )
-    assert operations_sweep()["revived"] == 0  # too recent: it may still be on its way
+    def enqueue(pk, countdown):
+        approved_kind.append(pk)
+
+    assert operations_sweep(enqueue=enqueue)["revived"] == 0  # too recent: may be on its way
     old = timezone.now() - timedelta(seconds=settings.OPERATIONS_LEASE_SECONDS + 5)
     Operation.objects.filter(pk=operation.pk).update(created_at=old, approved_at=old)
-    assert operations_sweep()["revived"] == 1
+    assert operations_sweep(enqueue=enqueue)["revived"] == 1
     assert approved_kind == [operation.pk]

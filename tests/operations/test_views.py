@@ -8,25 +8,21 @@ from operations.models import Operation, OperationStep
 from operations.services import operation_request
 from portal import roles
 from portal.models import AuditEvent, StaffProfile
-from tests.factories import TenantFactory, UserFactory
+from tests.factories import TenantFactory, UserFactory, restore_parameters
 
 pytestmark = pytest.mark.django_db
 
 
 def requested(tenant, by, *, kind="restore_in_place", reason="customer asked", ticket="SUP-7"):
     """A restore as the service records it; the worker is not running in these tests."""
-    name = f"db-{tenant.slug}"
     return operation_request(
         kind=kind,
         tenant=tenant,
         requested_by=by,
         reason=reason,
         ticket=ticket,
-        parameters={
-            "database_id": f"{tenant.sql_server_id}/databases/{name}",
-            "target_name": f"{name}-restore-20260101-000000",
-            "pre_restore_name": f"{name}-pre-restore-20260101-000000",
-        },
+        parameters=restore_parameters(tenant, mode=kind.removeprefix("restore_")),
+        enqueue=lambda pk, countdown: None,
     )
 
 

@@ -113,6 +113,12 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ),
         ("notifications:preferences", "/notifications/preferences/"): answer(200),
         ("notifications:sent", "/notifications/sent/"): only(*ADMIN),
+        ("operations:pause", f"/operations/{objects['operation']}/pause"): dict.fromkeys(
+            PERSONAS, 405
+        ),
+        ("operations:resume", f"/operations/{objects['operation']}/resume"): dict.fromkeys(
+            PERSONAS, 405
+        ),
     }
     table.update(
         model_rows(
@@ -167,6 +173,8 @@ def objects(admin_user, account_manager):
     tenant = TenantFactory(slug="acme")
     operation = Operation.objects.create(
         tenant=tenant,
+        subject_id=tenant.slug,
+        subject_label=tenant.display_name,
         kind="restore_parallel",
         state=Operation.State.SUCCEEDED,
         requested_by=admin_user,

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from backups.models import RestoreSnapshot
-from operations.models import Operation, OperationStep
+from operations.models import Operation, OperationLock, OperationStep
 from operations.services import operation_request
 from portal.models import StaffProfile
-from tests.factories import TenantFactory
+from tests.factories import TenantFactory, restore_parameters
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,15 @@ def restore_requested(tenant, by, **overrides):
         requested_by=by,
         reason=overrides.pop("reason", "customer asked"),
         ticket="SUP-1",
-        parameters={"target_name": f"db-{tenant.slug}-restore-20260101-000000", **overrides},
+        parameters=restore_parameters(tenant, **overrides),
+        enqueue=lambda pk, countdown: None,
     )
+
+
+def mark_succeeded(operation):
+    """As if the worker had finished it: the state, and the tenant's lock given back."""
+    Operation.objects.filter(pk=operation.pk).update(state=Operation.State.SUCCEEDED)
+    OperationLock.objects.filter(operation=operation).delete()
 
 
 def test_it_shows_the_catalogue_by_name_and_says_when_no_window_was_collected(client, support):
@@ -75,7 +82,7 @@ def test_operations_are_listed_latest_first_with_their_steps_and_polled_while_ac
 ):
     tenant = TenantFactory(slug="acme")
     first = restore_requested(tenant, support, reason="first")
-    Operation.objects.filter(pk=first.pk).update(state=Operation.State.SUCCEEDED)
+    mark_succeeded(first)
     second = restore_requested(tenant, support, reason="second")
     client.force_login(support)
     page = client.get("/fleet/acme/").content.decode()
@@ -123,7 +130,7 @@ def test_the_tenant_page_query_count_does_not_grow_with_operations(
     tenant = TenantFactory(slug="acme")
     for n in range(10):
         operation = restore_requested(tenant, support, reason=f"#{n}")
-        Operation.objects.filter(pk=operation.pk).update(state=Operation.State.SUCCEEDED)
+        mark_succeeded(operation)
     client.force_login(support)
     # 9 for the catalogue, backups and operations; 7 for the monitoring sections (the tenant
     # again, health, pool, alerts, posture, status changes, the timeline's operations).

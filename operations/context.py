@@ -1,0 +1,95 @@
+"""What a step sees (StepContext) and the exceptions a step or the engine raises."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.utils import timezone
+
+from operations.kinds import kind_of
+from operations.models import Operation, OperationStep
+
+P = TypeVar("P")
+
+
+class StepFailedError(Exception):
+    """A step found a reason to stop that retrying will not fix."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class LeaseLostError(Exception):
+    """Another run took the operation over (ours was presumed dead); stop without writing."""
+
+
+class CancelledError(Exception):
+    """The operation was cancelled while running."""
+
+
+class StepContext:
+    """What a step sees: the operation, its typed parameters, its checkpoint, the heartbeat."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        step: OperationStep,
+        run_id: str,
+        enqueue: Callable[[int, float], None],
+    ) -> None:
+        self.operation = operation
+        self.step = step
+        self.run_id = run_id
+        # How this run enqueues operations (a parent starting its children uses it).
+        self.enqueue = enqueue
+
+    @property
+    def tenant(self) -> Any:
+        return self.operation.tenant
+
+    def parameters(self, of_type: type[P]) -> P:
+        """The operation's parameters as the kind's frozen dataclass (checked to be `of_type`)."""
+        value = kind_of(self.operation.kind).parameters_from(self.operation.parameters)
+        if not isinstance(value, of_type):
+            raise TypeError(f"{self.operation.kind} parameters are not {of_type.__name__}")
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.operation.checkpoint.get(key, default)
+
+    def save(self, **values: Any) -> None:
+        """Record what this step learned or did, durably, before moving on."""
+        self.operation.checkpoint = {**self.operation.checkpoint, **values}
+        self._write(checkpoint=self.operation.checkpoint)
+
+    def outcome_if_failed(self, words: str) -> None:
+        """What the subject is left with if the operation fails from here with nothing to undo."""
+        self.operation.outcome_if_failed = words
+        self._write(outcome_if_failed=words)
+
+    def outcome_if_rolled_back(self, words: str) -> None:
+        """What the subject is left with once the completed steps have been undone."""
+        self.operation.outcome_if_rolled_back = words
+        self._write(outcome_if_rolled_back=words)
+
+    def heartbeat(self, message: str | None = None) -> None:
+        """Renew the lease (call at least every OPERATIONS_LEASE_SECONDS / 3 while working)."""
+        self._write()
+        if message is not None and message != self.step.message:
+            self.step.message = message
+            self.step.save(update_fields=["message"])
+
+    def cancel_requested(self) -> bool:
+        return Operation.objects.filter(
+            pk=self.operation.pk, cancel_requested_at__isnull=False
+        ).exists()
+
+    def _write(self, **fields: Any) -> None:
+        updated = Operation.objects.filter(pk=self.operation.pk, lease_id=self.run_id).update(
+            heartbeat_at=timezone.now(), **fields
+        )
+        if not updated:
+            raise LeaseLostError
