@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -87,7 +86,7 @@ def enqueued():
     return []
 
 
-def request(support, enqueued, *, slug: str = "acme", **parameters: Any):
+def request(support, enqueued, *, slug="acme", **parameters):
     return operation_request(
         kind="test_flow",
         tenant=TenantFactory(slug=slug),
