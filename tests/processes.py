@@ -12,15 +12,17 @@ BASE = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, app: str = "portal") -> None:
         self.env = env
         self.log = log
+        # The Celery app module (the engine's tests use one that also registers test kinds).
+        self.app = app
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
+                [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "solo",
                  "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
                 cwd=BASE, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -81,11 +81,6 @@ def test_kind():
         yield kind
 
 
-@pytest.fixture
-def enqueued():
-    return []
-
-
 def request(support, enqueued, *, slug="acme", **parameters):
     return operation_request(
         kind="test_flow",
