@@ -10,11 +10,12 @@ these kinds); in-process tests use the `engine_kinds` fixture, which unregisters
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from backups.restores import restore_limits, restores_in_pool
+from backups.restores import RestoreParameters, restore_limits, restores_in_pool
 from operations.context import StepContext
 from operations.fleet import ChildRequest, children_supervise
 from operations.kinds import (
@@ -61,15 +62,24 @@ def sleep_in_worker(context: StepContext) -> str:
     return "Azure finished."
 
 
-def _wait_kind(name: str, run: object, *, limits: object = None) -> OperationKind:
+def _no_limits(parameters: WaitParameters) -> list[Limit]:
+    return []
+
+
+def _wait_kind(
+    name: str,
+    run: Callable[[StepContext], StepResult],
+    *,
+    limits: Callable[[WaitParameters], list[Limit]] = _no_limits,
+) -> OperationKind:
     return OperationKind(
         name=name,
         label=name.replace("_", " ").capitalize(),
         permission=REQUEST_RESTORE,
         needs_approval=lambda: False,
-        plan=lambda operation: [Step("work", "Wait for Azure", run)],  # type: ignore[arg-type]
+        plan=lambda operation: [Step("work", "Wait for Azure", run)],
         parameters=WaitParameters,
-        **({"limits": limits} if limits else {}),  # type: ignore[dict-item]
+        limits=limits,
     )
 
 
@@ -77,9 +87,7 @@ def _restore_shaped_limits(parameters: WaitParameters) -> list[Limit]:
     return restore_limits(_restore_like(parameters))
 
 
-def _restore_like(parameters: WaitParameters) -> object:
-    from backups.restores import RestoreParameters
-
+def _restore_like(parameters: WaitParameters) -> RestoreParameters:
     return RestoreParameters(
         mode="parallel",
         source="point_in_time",

@@ -17,7 +17,9 @@ from tests.processes import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-POOL = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sql-1/elasticPools/pool-01"
+POOL = (
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sql-1/elasticPools/pool-01"
+)
 
 
 @pytest.fixture

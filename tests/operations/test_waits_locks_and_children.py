@@ -29,7 +29,9 @@ from tests.operations.kinds_for_tests import FleetParameters, WaitParameters
 
 pytestmark = pytest.mark.django_db
 
-POOL = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sql-1/elasticPools/pool-01"
+POOL = (
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sql-1/elasticPools/pool-01"
+)
 
 
 def pool(pool_id: str = POOL) -> Subject:
@@ -196,9 +198,7 @@ def test_a_parent_starts_children_two_at_a_time_under_its_approval(fleet, enqueu
 
     for child in children:
         visit(child, enqueued)
-        Operation.objects.filter(pk=child.pk).update(
-            state="succeeded", finished_at=timezone.now()
-        )
+        Operation.objects.filter(pk=child.pk).update(state="succeeded", finished_at=timezone.now())
         OperationLock.objects.filter(operation=child).delete()
         AdmissionSlot.objects.filter(operation=child).delete()
     fleet = visit(fleet, enqueued)
