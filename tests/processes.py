@@ -27,6 +27,15 @@ class WorkerProcess:
                 cwd=BASE, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        """Until the worker consumes (starting takes long on a busy machine)."""
+        wait_for(
+            lambda: self.log.exists() and "ready." in self.log.read_text(errors="replace"),
+            timeout=timeout,
+            what="the worker to be ready",
+            worker=self,
+        )
+
     def kill(self) -> None:
         """What an out-of-memory kill or a lost machine does: no chance to clean up."""
         assert self.process is not None
