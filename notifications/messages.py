@@ -55,7 +55,11 @@ def _person(user: object) -> str:
 def _operation_facts(operation: Operation) -> list[tuple[str, str]]:
     facts = [
         ("Operation", f"#{operation.pk} {_kind_label(operation)}"),
-        ("Tenant", f"{operation.tenant.display_name} ({operation.tenant.slug})"),
+        # Operations act on any subject (a tenant, a pool, the fleet); the label names it.
+        (
+            operation.get_subject_type_display(),
+            f"{operation.subject_label} ({operation.subject_id})",
+        ),
         ("Requested by", _person(operation.requested_by)),
         ("Reason", operation.reason),
     ]
@@ -68,7 +72,7 @@ def approval_needed(operation: Operation) -> Message:
     facts = [*_operation_facts(operation), ("Approve before", when(operation.approval_expires_at))]
     return Message(
         event=Event.APPROVAL_NEEDED,
-        subject=f"Approval needed: {_kind_label(operation)} of {operation.tenant.display_name}",
+        subject=f"Approval needed: {_kind_label(operation)} of {operation.subject_label}",
         body=(
             f"{_person(operation.requested_by)} asks for a second person's approval. "
             "Nothing happens in Azure until someone approves; the request lapses at the time below."
@@ -94,7 +98,7 @@ def operation_finished(operation: Operation) -> Message:
         facts.append(("What it left behind", operation.outcome))
     return Message(
         event=event,
-        subject=f"{_kind_label(operation)} of {operation.tenant.display_name} {verb}",
+        subject=f"{_kind_label(operation)} of {operation.subject_label} {verb}",
         body=f"Your operation #{operation.pk} {verb}.",
         facts=facts,
         link=absolute(reverse("operations:detail", args=[operation.pk])),
@@ -104,10 +108,9 @@ def operation_finished(operation: Operation) -> Message:
 def tenant_restored(operation: Operation) -> Message:
     return Message(
         event=Event.TENANT_RESTORED,
-        subject=f"{operation.tenant.display_name} was restored",
+        subject=f"{operation.subject_label} was restored",
         body=(
-            f"A restore of {operation.tenant.display_name}, one of your tenants, finished "
-            "successfully."
+            f"A restore of {operation.subject_label}, one of your tenants, finished successfully."
         ),
         facts=[*_operation_facts(operation), ("Finished", when(operation.finished_at))],
         link=absolute(reverse("operations:detail", args=[operation.pk])),

@@ -118,7 +118,7 @@ def _operation_deliveries(operation: Operation) -> None:
         tenant=operation.tenant,
         operation=operation,
     )
-    manager = operation.tenant.account_manager
+    manager = operation.tenant.account_manager if operation.tenant else None
     if (
         operation.state == Operation.State.SUCCEEDED
         and operation.kind in RESTORE_KINDS

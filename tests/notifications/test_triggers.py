@@ -23,8 +23,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 
 def operation_in(state, *, by, kind="restore_in_place", tenant=None):
+    tenant = tenant or TenantFactory(slug="acme")
     return Operation.objects.create(
-        tenant=tenant or TenantFactory(slug="acme"),
+        tenant=tenant,
+        subject_id=tenant.slug,
+        subject_label=tenant.display_name,
         kind=kind,
         state=state,
         requested_by=by,

@@ -35,8 +35,9 @@ def test_the_worker_mails_after_commit_and_retries_a_failing_webhook(
     NotificationPreference.objects.create(person=support, by_teams=True, teams_webhook_url=flaky)
     with transaction.atomic():
         operation = Operation.objects.create(
-            tenant=TenantFactory(slug="acme"), kind="restore_parallel", state="succeeded",
-            requested_by=support, reason="drill", parameters={},
+            tenant=TenantFactory(slug="acme"), subject_id="acme", subject_label="Acme",
+            kind="restore_parallel", state="succeeded", requested_by=support, reason="drill",
+            parameters={},
         )  # fmt: skip
         operation_notify(operation=operation)
         # Recorded with the state change; nothing is sent before the commit.
