@@ -59,6 +59,14 @@ def _form_page(
     )
 
 
+def _lists_backup(snapshot: RestoreSnapshot | None, backup_id: str) -> bool:
+    if not backup_id:
+        return True
+    return snapshot is not None and any(
+        b.get("id") == backup_id for b in snapshot.long_term_backups
+    )
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @permission_required(REQUEST_RESTORE, raise_exception=True)
@@ -72,8 +80,12 @@ def restore(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = restore_snapshot_for(tenant)
     reading = request.POST.get("reading")
     if reading:
-        # A UTC reading offered after a daylight-saving refusal: fill the form in with it.
+        # A UTC reading (offered after a daylight-saving refusal, or a shortcut on the tenant
+        # page): fill the form in with it. A long-term backup the snapshot does not list yet
+        # is asked for, and the panel preselects it once collected.
         initial = {**request.POST.dict(), "when": reading, "zone": "utc"}
+        if not _lists_backup(snapshot, initial.get("long_term_backup_id", "")):
+            snapshot = restore_snapshot_request(tenant=tenant)
         return _form_page(
             request, tenant, RestoreForm(initial=initial, snapshot=snapshot), snapshot
         )
@@ -157,6 +169,10 @@ def restore_snapshot(request: HttpRequest, slug: str) -> HttpResponse:
         "tenant": tenant,
         "snapshot": snapshot,
         "latest_lag_minutes": settings.RESTORE_LATEST_LAG_MINUTES,
-        "form": RestoreForm(snapshot=snapshot),
+        # The backup a shortcut chose stays chosen while the panel is polled.
+        "form": RestoreForm(
+            initial={"long_term_backup_id": request.GET.get("long_term_backup_id", "")},
+            snapshot=snapshot,
+        ),
     }
     return render(request, "backups/_snapshot.html", context)

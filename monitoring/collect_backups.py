@@ -43,6 +43,7 @@ def read_backups(fleet: Fleet, now: datetime) -> SourceResult:
                 geo_backup_latest=geo.get(name),
                 ltr_backups=[
                     {
+                        "id": b.id,
                         "name": b.name,
                         "backup_time": b.backup_time.isoformat() if b.backup_time else None,
                         "expires": b.expires.isoformat() if b.expires else None,

@@ -137,6 +137,8 @@ def pools_list(server_id: str) -> list[PoolRow]:
 @dataclass(frozen=True)
 class LtrBackupRow:
     database_name: str
+    # The ARM id: what a long-term-backup restore names as its source.
+    id: str
     name: str
     backup_time: datetime | None
     expires: datetime | None
@@ -160,6 +162,7 @@ def ltr_backups_by_server(server_id: str) -> list[LtrBackupRow]:
         rows.append(
             LtrBackupRow(
                 database_name=props.database_name or "",
+                id=str(backup.id),
                 name=str(backup.name),
                 backup_time=_utc(props.backup_time),
                 expires=_utc(props.backup_expiration_time),
