@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.freshness import age_in_words, is_stale
-from monitoring.models import HealthStatus, TenantHealth
+from monitoring.models import HealthStatus, Source, TenantHealth
+from monitoring.sources import source_as_of
 from portal.times import local_and_utc, portal_zone
 from tenants.models import Tenant
 
@@ -48,6 +49,9 @@ class FleetRow:
     # (css class, text) per severity with open alerts.
     alerts: list[tuple[str, str]]
     posture_failures: int
+    # Posture is read daily, apart from the hot sources: until its first read the row has no
+    # failures to count, which is not the same as passing.
+    posture_checked: bool
     as_of: Moment | None
 
 
@@ -88,7 +92,7 @@ def fleet_row(tenant: Tenant, now: datetime, zone: ZoneInfo) -> FleetRow:
     if health is None:
         return FleetRow(
             tenant.slug, tenant.display_name, url, HealthStatus.UNKNOWN, "Unknown", [], False,
-            "", [], "", "", "", "", False, None, [], 0, None,
+            "", [], "", "", "", "", False, None, [], 0, False, None,
         )  # fmt: skip
     return FleetRow(
         slug=tenant.slug,
@@ -114,6 +118,7 @@ def fleet_row(tenant: Tenant, now: datetime, zone: ZoneInfo) -> FleetRow:
         ),
         alerts=_alerts(health),
         posture_failures=health.posture_failures,
+        posture_checked=source_as_of(health, Source.POSTURE) is not None,
         as_of=_moment(health.as_of, now, zone, stale=is_stale(health.as_of)),
     )
 

@@ -40,6 +40,10 @@ class TenantHealthFactory(factory.django.DjangoModelFactory):
     evaluated_at = factory.LazyFunction(timezone.now)
     as_of = factory.LazyFunction(timezone.now)
     region = "australiaeast"
+    # Posture was read (its columns below are set); a test of an unread tenant says so.
+    sources = factory.LazyFunction(
+        lambda: {"posture": {"as_of": timezone.now().isoformat(), "error": ""}}
+    )
     app_state = "Running"
     app_availability = "Available"
     app_https_only = True

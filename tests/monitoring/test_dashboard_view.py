@@ -179,3 +179,20 @@ def test_the_query_count_does_not_grow_with_the_fleet(
         TenantHealthFactory(tenant=TenantFactory(slug=f"t{n:03d}"))
     with django_assert_max_num_queries(small) as captured:
         assert client.get("/?sort=alerts").status_code == 200
+
+
+def _posture_cell(body: str, slug: str) -> str:
+    row = body.split(f'data-tenant="{slug}"', 1)[1].split("</tr>", 1)[0]
+    return re.findall(r"<td>(.*?)</td>", row)[-2]
+
+
+def test_a_tenant_whose_posture_was_never_read_says_not_checked_not_ok(client, support, fleet):
+    TenantHealthFactory(tenant=TenantFactory(slug="unread-co"), sources={})
+    client.force_login(support)
+
+    body = client.get("/").content.decode()
+
+    assert "not checked" in _posture_cell(body, "unread-co")
+    assert _posture_cell(body, "healthy-co") == "OK"
+    assert "2 failing" in _posture_cell(body, "hot-co")
+    assert rows(client.get("/?posture=on").content.decode()) == ["hot-co"]
