@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "backups",
     "monitoring",
     "notifications",
+    "keys",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,11 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "portal.anchor_audit_chain",
     "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
 }
+
+# --- Key rotation (docs/keys.md): a second admin approves by default. ---
+KEY_ROTATION_NEEDS_APPROVAL = env.bool("KEY_ROTATION_NEEDS_APPROVAL", default=True)
+# How many rotations of a fleet batch run at once.
+KEY_ROTATION_BATCH_CONCURRENCY = env.int("KEY_ROTATION_BATCH_CONCURRENCY", default=4)
 
 # --- Restores (the restore issue; docs/architecture.md §6–7). ---
 RESTORE_IN_PLACE_NEEDS_APPROVAL = env.bool("RESTORE_IN_PLACE_NEEDS_APPROVAL", default=True)

@@ -216,6 +216,21 @@ def server_protector_revalidate(server_id: str, *, timeout_seconds: float = 60) 
 # -- database level ----------------------------------------------------------------------------------
 
 
+def database_key_add_begin(database_id: str, kid: str) -> str:
+    """Add `kid` to the database's keys without switching to it (Azure checks the database's
+    identity can use it). Returns the continuation token (poll with database_update_wait)."""
+    ref = parse(database_id, expect=DATABASE)
+    client = azure_clients().sql(ref.subscription_id)
+    body: dict[str, Any] = {"properties": {"keys": {kid: {}}}}
+
+    def start(polling: Any) -> LROPoller[Any]:
+        return client.databases.begin_update(
+            ref.resource_group, ref.name_of("servers"), ref.name, body, polling=polling
+        )
+
+    return lro.begin(start)
+
+
 def database_protector_set_begin(database_id: str, kid: str) -> str:
     """Add `kid` to the database's keys and make it the database's protector (a PATCH; the
     database stays online). Returns the continuation token."""

@@ -81,28 +81,3 @@ def restored_copy(tenant: dict[str, Any]) -> Iterator[Callable[[], sql.DatabaseI
         except AzureNotFoundError:
             continue
         sql.database_delete_begin(current.id)
-
-
-@pytest.fixture(scope="session")
-def large_emulator_process() -> Iterator[RunningEmulator]:
-    """A fleet of 20: big enough for the legacy server, whose TDE protector is a server-level
-    Key Vault key shared by its tenants (the others have database-level keys). Scaling and key
-    tests change Azure here, away from the shared emulator other tests only read."""
-    with RunningEmulator(fleet_size=20, lro_seconds=1) as running:
-        yield running
-
-
-@pytest.fixture
-def large_emulator(large_emulator_process, settings) -> Iterator[RunningEmulator]:
-    """The portal pointed at the fleet of 20, reseeded for each test."""
-    from portal.azure.connection import azure_connection
-
-    large_emulator_process.reset()
-    settings.PORTAL_AZURE = "emulator"
-    settings.PORTAL_EMULATOR_STATE_DIR = large_emulator_process.state_dir
-    settings.AZURE_POLLING_INTERVAL = 0.2
-    fresh_caches()
-    yield large_emulator_process
-    large_emulator_process.control("DELETE", "faults")
-    fresh_caches()
-    azure_connection.cache_clear()

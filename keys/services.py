@@ -1,0 +1,124 @@
+"""Requesting key rotations (one tenant, one server, or a fleet batch). The operations engine
+runs them (keys/rotation.py); these functions decide what is rotated and lock it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from keys.rotation import (
+    DATABASE_LEVEL,
+    ROTATE,
+    ROTATE_FLEET,
+    SERVER_LEVEL,
+    FleetRotationParameters,
+    KeyRotationParameters,
+)
+from operations.kinds import Subject
+from operations.models import Operation
+from operations.services import OperationRefusedError, operation_request
+from portal.azure import sql
+from tenants.models import Tenant
+
+
+def key_level(tenant: Tenant) -> str:
+    """Where the tenant's key protects it, as Azure says now: its own database-level key, or
+    its server's protector. Refuses a tenant with a service-managed key."""
+    if sql.database_get(tenant.database_id).encryption_protector:
+        return DATABASE_LEVEL
+    if sql.encryption_protector(tenant.sql_server_id).server_key_type == "AzureKeyVault":
+        return SERVER_LEVEL
+    raise OperationRefusedError(
+        f"{tenant.display_name} has a service-managed TDE key: there is no key of ours to rotate."
+    )
+
+
+def _server_tenants(server_id: str) -> list[Tenant]:
+    return list(Tenant.objects.filter(sql_server_id__iexact=server_id).order_by("slug"))
+
+
+def rotation_for(
+    tenant: Tenant, level: str
+) -> tuple[Subject, KeyRotationParameters, Tenant | None]:
+    """The subject, parameters and tenant (for a database-level rotation) of rotating
+    `tenant`'s key at `level`."""
+    if not tenant.key_vault_key_id:
+        raise OperationRefusedError(f"{tenant.display_name} has no Key Vault key in the catalogue.")
+    if level == DATABASE_LEVEL:
+        parameters = KeyRotationParameters(
+            level=DATABASE_LEVEL,
+            key_id=tenant.key_vault_key_id,
+            server_id=tenant.sql_server_id,
+            database_id=tenant.database_id,
+            tenant_slugs=(tenant.slug,),
+        )
+        return (
+            Subject(Operation.Subject.TENANT, tenant.slug, tenant.display_name),
+            parameters,
+            tenant,
+        )
+    covered = _server_tenants(tenant.sql_server_id)
+    parameters = KeyRotationParameters(
+        level=SERVER_LEVEL,
+        key_id=tenant.key_vault_key_id,
+        server_id=tenant.sql_server_id,
+        geo_server_id=tenant.geo_sql_server_id or "",
+        tenant_slugs=tuple(t.slug for t in covered),
+    )
+    server_name = tenant.sql_server_id.rstrip("/").rsplit("/", 1)[-1]
+    label = f"{server_name} (server key: {', '.join(parameters.tenant_slugs)})"
+    return Subject(Operation.Subject.SQL_SERVER, tenant.sql_server_id, label), parameters, None
+
+
+def key_rotation_request(
+    *, tenant: Tenant, requested_by: User, reason: str, level: str | None = None, ticket: str = ""
+) -> Operation:
+    """Request rotating the key that protects `tenant` (its level read from Azure unless
+    given). A server-level rotation locks the server and every tenant on it."""
+    subject, parameters, subject_tenant = rotation_for(tenant, level or key_level(tenant))
+    return operation_request(
+        kind=ROTATE,
+        subject=subject,
+        tenant=subject_tenant,
+        parameters=parameters,
+        requested_by=requested_by,
+        reason=reason,
+        ticket=ticket,
+    )
+
+
+def key_rotation_fleet_request(
+    *,
+    tenants: Iterable[Tenant],
+    requested_by: User,
+    reason: str,
+    max_running: int | None = None,
+) -> Operation:
+    """One operation whose children rotate each tenant's key (a server's key once for all its
+    tenants); one approval covers the batch. Tenants with service-managed keys are skipped."""
+    rotations: dict[str, tuple[Subject, KeyRotationParameters]] = {}
+    for tenant in tenants:
+        # Read from Azure now, so the batch is fixed when it is approved.
+        try:
+            level = key_level(tenant)
+        except OperationRefusedError:
+            continue
+        subject, parameters, _ = rotation_for(tenant, level)
+        rotations.setdefault(subject.lock_key, (subject, parameters))
+    if not rotations:
+        raise OperationRefusedError("None of these tenants has a customer-managed key to rotate.")
+    batch = FleetRotationParameters(
+        rotations=tuple(asdict(p) for _, p in rotations.values()),
+        subjects=tuple((s.type, s.id, s.label) for s, _ in rotations.values()),
+        max_running=max_running or settings.KEY_ROTATION_BATCH_CONCURRENCY,
+    )
+    return operation_request(
+        kind=ROTATE_FLEET,
+        subject=Subject(Operation.Subject.FLEET, "fleet", f"Key rotation of {len(rotations)} keys"),
+        parameters=batch,
+        requested_by=requested_by,
+        reason=reason,
+    )
