@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "monitoring",
     "notifications",
     "keys",
+    "scaling",
 ]
 
 MIDDLEWARE = [
@@ -276,7 +277,11 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
 }
 
-# --- Key rotation (docs/keys.md): a second admin approves by default. ---
+# --- Scaling guard rails (docs/scaling-and-keys.md): allowed SKUs and sizes, prices, the monthly
+# cost rise that needs a second admin. Keys of scaling.rules.ScalingLimits; unset = its defaults.
+SCALING_LIMITS = env.json("SCALING_LIMITS", default={})
+
+# --- Key rotation (docs/scaling-and-keys.md): a second admin approves by default. ---
 KEY_ROTATION_NEEDS_APPROVAL = env.bool("KEY_ROTATION_NEEDS_APPROVAL", default=True)
 # How many rotations of a fleet batch run at once.
 KEY_ROTATION_BATCH_CONCURRENCY = env.int("KEY_ROTATION_BATCH_CONCURRENCY", default=4)

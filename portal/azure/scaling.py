@@ -9,6 +9,7 @@ waiting, `*_wait` polls it for a bounded time from any process (lro.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -208,3 +209,32 @@ def database_move_begin(
         )
 
     return lro.begin(start)
+
+
+# -- the numbers that justify a change ---------------------------------------------------------------
+
+
+def metric_peak(resource_id: str, metric: str, *, hours: int = 24) -> float | None:
+    """The highest hourly Maximum of `metric` over the last `hours`, or None without data
+    (plans: CpuPercentage, MemoryPercentage; pools: eDTU_used, cpu_used, storage_used; databases:
+    storage, dtu_consumption_percent). One ARM read: fine at plan time."""
+    subscription = parse(resource_id).subscription_id
+    end = datetime.now(UTC)
+    start = end - timedelta(hours=hours)
+    client = azure_clients().monitor(subscription)
+    with azure_errors():
+        result = client.metrics.list(
+            resource_id,
+            timespan=f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}",
+            interval="PT1H",
+            metricnames=metric,
+            aggregation="Maximum",
+        )
+    values = [
+        float(point.maximum)
+        for series_metric in result.value or []
+        for series in series_metric.timeseries or []
+        for point in series.data or []
+        if point.maximum is not None
+    ]
+    return max(values) if values else None

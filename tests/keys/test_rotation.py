@@ -5,7 +5,6 @@ between steps, a batch with one tenant failing, and the rotate_key command."""
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import pytest
@@ -13,15 +12,15 @@ from django.core.management import call_command
 
 from keys.rotation import DATABASE_LEVEL, SERVER_LEVEL
 from keys.services import key_rotation_fleet_request, key_rotation_request
-from operations.engine import operation_execute
 from operations.models import Operation
-from operations.services import OperationRefusedError, operation_approve
+from operations.services import OperationRefusedError
 from portal import roles
 from portal.azure import keyvault, sql
 from portal.management.commands.load_demo import catalogue_entry
 from portal.models import AuditEvent
 from tenants.models import Tenant
 from tenants.services import tenant_import
+from tests.drive import approve, drive
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -41,33 +40,6 @@ def second_admin(db):
 def _tenant(fleet: list[dict[str, Any]], level: str, index: int = 0) -> Tenant:
     seeded = [t for t in fleet if t.get("key_level") == level]
     return Tenant.objects.get(slug=seeded[index]["slug"])
-
-
-def drive(*operations: Operation, seconds: float = 90) -> None:
-    """Run the operations (and any children they start) until every one has finished."""
-    pending = {o.pk for o in operations}
-    deadline = time.monotonic() + seconds
-
-    def enqueue(pk: int, countdown: float) -> None:
-        pending.add(pk)
-
-    while time.monotonic() < deadline:
-        for pk in sorted(pending):
-            operation_execute(operation_id=pk, enqueue=enqueue)
-        # Enqueueing happens on commit, which a test's transaction never reaches: pick up the
-        # children a parent started here.
-        pending |= set(Operation.objects.filter(parent_id__in=pending).values_list("pk", flat=True))
-        states = dict(Operation.objects.filter(pk__in=pending).values_list("pk", "state"))
-        if all(state in Operation.FINISHED_STATES for state in states.values()):
-            for operation in operations:
-                operation.refresh_from_db()
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"still running after {seconds} s: {states}")
-
-
-def approve(operation: Operation, approver) -> Operation:
-    return operation_approve(operation=operation, approver=approver, enqueue=lambda pk, c: None)
 
 
 def test_a_database_level_rotation_runs_after_a_second_admin_approves(
