@@ -19,6 +19,8 @@ urlpatterns = [
     # The portal's own pages, before the admin's catch-all.
     path("fleet/", include("tenants.urls")),
     path("fleet/<slug:slug>/restore/", include("backups.urls")),
+    path("fleet/<slug:slug>/rotate-key/", include("keys.urls")),
+    path("fleet/<slug:slug>/scale/", include("scaling.urls")),
     path("operations/", include("operations.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("notifications/", include("notifications.urls")),

@@ -1,0 +1,149 @@
+"""The tenant's scaling page: scale its plan, or move its database (another pool on its server,
+or out to a single-database objective). POST shows the plan with the numbers behind it; the
+confirmation re-plans from Azure (nothing stale is requested) and files the operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from operations.services import OperationRefusedError
+from portal.azure.errors import AzureError
+from portal.pages import render_page
+from portal.roles import SCALE_TENANT
+from scaling.services import (
+    ScalingPlan,
+    database_move_plan,
+    database_move_request,
+    plan_scale_plan,
+    plan_scale_request,
+    scaling_limits,
+)
+from tenants.models import Tenant
+from tenants.selectors import tenant_for_user
+
+SALT = "scaling.confirm"
+
+
+def _pools_beside(tenant: Tenant) -> list[tuple[str, str]]:
+    pools = (
+        Tenant.objects.filter(sql_server_id__iexact=tenant.sql_server_id)
+        .exclude(elastic_pool_id="")
+        .values_list("elastic_pool_id", flat=True)
+        .distinct()
+    )
+    return sorted(
+        (p, p.rstrip("/").rsplit("/", 1)[-1])
+        for p in set(pools)
+        if p.lower() != tenant.elastic_pool_id.lower()
+    )
+
+
+class ScaleForm(forms.Form):
+    what = forms.ChoiceField(
+        choices=[("plan", "Scale the App Service plan"), ("move", "Move the database")],
+        widget=forms.RadioSelect,
+    )
+    sku = forms.ChoiceField(required=False, label="Plan SKU")
+    instances = forms.IntegerField(required=False, min_value=1, label="Instances")
+    to_pool = forms.ChoiceField(required=False, label="Move into pool")
+    to_sku = forms.ChoiceField(required=False, label="…or out to objective")
+    override = forms.CharField(required=False, max_length=500, label="Below the 24 h peak because")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = scaling_limits()
+        self.fields["sku"].choices = [("", "—")] + [(s, s) for s in limits.plan_skus]  # type: ignore[attr-defined]
+        self.fields["to_pool"].choices = [("", "—")] + _pools_beside(tenant)  # type: ignore[attr-defined]
+        self.fields["to_sku"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (s, s) for s in limits.single_database_skus
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("what") == "plan" and not (data.get("sku") and data.get("instances")):
+            raise forms.ValidationError("Choose the plan's SKU and instance count.")
+        if data.get("what") == "move" and bool(data.get("to_pool")) == bool(data.get("to_sku")):
+            raise forms.ValidationError("Choose a pool, or an objective to move out to (one).")
+        return data
+
+
+def _plan(tenant: Tenant, data: dict[str, Any]) -> ScalingPlan:
+    if data["what"] == "plan":
+        return plan_scale_plan(
+            tenant=tenant,
+            target_sku=data["sku"],
+            target_instances=int(data["instances"]),
+            override_reason=data.get("override", ""),
+        )
+    return database_move_plan(
+        tenant=tenant,
+        to_pool_id=data.get("to_pool", ""),
+        sku_name=data.get("to_sku", ""),
+        override_reason=data.get("override", ""),
+    )
+
+
+def _page(
+    request: HttpRequest, tenant: Tenant, context: dict[str, Any], status: int
+) -> HttpResponse:
+    return render_page(
+        request,
+        "scaling/scale.html",
+        {"tenant": tenant, **context},
+        title=f"Scale {tenant.display_name}",
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@permission_required(SCALE_TENANT, raise_exception=True)
+def scale(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the form with the catalogue's current placement. POST: the plan to confirm."""
+    tenant = tenant_for_user(request.user, slug)
+    form = ScaleForm(request.POST or None, tenant=tenant)
+    if request.method != "POST":
+        return _page(request, tenant, {"form": form}, 200)
+    if not form.is_valid():
+        return _page(request, tenant, {"form": form}, 400)
+    try:
+        plan = _plan(tenant, form.cleaned_data)
+    except (OperationRefusedError, AzureError) as exc:
+        return _page(request, tenant, {"form": form, "refusal": str(exc)}, 400)
+    signed = signing.dumps(
+        {"data": form.cleaned_data, "user": request.user.pk, "tenant": tenant.slug}, salt=SALT
+    )
+    return _page(request, tenant, {"form": form, "plan": plan, "signed": signed}, 200)
+
+
+@require_POST
+@login_required
+@permission_required(SCALE_TENANT, raise_exception=True)
+def scale_confirm(request: HttpRequest, slug: str) -> HttpResponse:
+    tenant = tenant_for_user(request.user, slug)
+    try:
+        payload = signing.loads(request.POST.get("plan", ""), salt=SALT, max_age=900)
+    except signing.BadSignature:
+        return HttpResponseBadRequest("The plan expired or was changed; plan it again.")
+    if payload.get("user") != request.user.pk or payload.get("tenant") != tenant.slug:
+        return HttpResponseBadRequest("This plan was made for someone or something else.")
+    data = payload["data"]
+    request_fn = plan_scale_request if data["what"] == "plan" else database_move_request
+    try:
+        # Planned again from Azure now, so what is requested is what is true now.
+        plan = _plan(tenant, data)
+        operation = request_fn(
+            tenant=tenant, requested_by=request.user, reason=data["reason"], plan=plan
+        )
+    except (OperationRefusedError, AzureError) as exc:
+        form = ScaleForm(data, tenant=tenant)
+        return _page(request, tenant, {"form": form, "refusal": str(exc)}, 400)
+    return redirect("operations:detail", operation.pk)
