@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from keys.inventory import key_inventory_collect
 from operations.context import StepContext, StepFailedError
 from operations.fleet import ChildRequest, children_supervise
 from operations.kinds import OperationKind, Step, StepResult, Subject, Wait, register
@@ -234,6 +235,9 @@ def verify(context: StepContext) -> StepResult:
             code="DatabaseNotOnline",
         )
     context.save(verified_at=datetime.now().astimezone().isoformat())
+    # The tenant pages show the new version at once.
+    for tenant in Tenant.objects.filter(slug__in=p.tenant_slugs):
+        key_inventory_collect(tenant)
     return (
         f"Protector is version {_version(kid)}; {len(databases)} database(s) online; previous "
         f"version {_version(context.get('previous_kid'))} kept enabled for backups."

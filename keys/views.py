@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from keys.services import key_rotation_request
+from keys.services import key_inventory_request, key_rotation_request
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.pages import render_page
@@ -29,6 +29,8 @@ class RotationForm(forms.Form):
 @permission_required(ROTATE_KEY, raise_exception=True)
 def rotate_key(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = tenant_for_user(request.user, slug)
+    if request.method != "POST":
+        key_inventory_request(tenant=tenant)
     form = RotationForm(request.POST or None)
     refusal = ""
     if request.method == "POST" and form.is_valid():

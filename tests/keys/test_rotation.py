@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from keys.models import KeyInventory
 from keys.rotation import DATABASE_LEVEL, SERVER_LEVEL
 from keys.services import key_rotation_fleet_request, key_rotation_request
 from operations.models import Operation
@@ -61,6 +62,10 @@ def test_a_database_level_rotation_runs_after_a_second_admin_approves(
     assert sql.database_get(tenant.database_id).encryption_protector == new
     versions = {v.kid: v for v in keyvault.key_versions(tenant.key_vault_key_id)}
     assert versions[previous].enabled  # kept for the backups taken under it
+    inventory = KeyInventory.objects.get(tenant=tenant)  # collected by the verify step
+    assert inventory.kid_in_use == new
+    old = next(v for v in inventory.versions if v["kid"] == previous)
+    assert not old["in_use"] and old["needed_until"] and old["reasons"]
     actions = list(
         AuditEvent.objects.filter(details__operation=operation.pk).values_list("action", "actor")
     )
@@ -90,6 +95,9 @@ def test_a_server_level_rotation_covers_every_tenant_on_the_server_and_locks_the
     assert sql.encryption_protector(tenant.sql_server_id).uri == new
     assert new in {k.uri for k in sql.server_keys(tenant.geo_sql_server_id)}
     assert "2 database(s) online" in operation.steps.get(key="verify").message
+    inventory = KeyInventory.objects.get(tenant=tenant)
+    assert (inventory.level, inventory.kid_in_use) == ("server", new)
+    assert set(inventory.covers) == {t.slug for t in neighbours}
 
 
 def test_a_failure_between_steps_leaves_the_previous_protector_and_says_so(

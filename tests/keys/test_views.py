@@ -65,3 +65,20 @@ def test_a_second_rotation_while_one_is_pending_is_refused_in_words(
     assert response.status_code == 400
     assert "already has an operation" in response.content.decode()
     assert Operation.objects.count() == 1
+
+
+def test_the_tenant_page_shows_the_collected_key_inventory(client, admin_user, tenant_slug):
+    from keys.inventory import key_inventory_collect
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.get(slug=tenant_slug)
+    client.force_login(admin_user)
+    before = client.get(f"/fleet/{tenant_slug}/").content.decode()
+    inventory = key_inventory_collect(tenant)
+
+    page = client.get(f"/fleet/{tenant_slug}/").content.decode()
+
+    assert "not collected yet" in before
+    assert inventory.level == "database" and inventory.error == ""
+    assert 'id="key-versions"' in page and "(in use)" in page
+    assert inventory.kid_in_use.rsplit("/", 1)[-1] in page

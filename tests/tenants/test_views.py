@@ -133,6 +133,7 @@ def test_the_tenant_page_query_count_does_not_grow_with_operations(
         mark_succeeded(operation)
     client.force_login(support)
     # 9 for the catalogue, backups and operations; 7 for the monitoring sections (the tenant
-    # again, health, pool, alerts, posture, status changes, the timeline's operations).
-    with django_assert_max_num_queries(16):
+    # again, health, pool, alerts, posture, status changes, the timeline's operations); 1 for
+    # the key inventory.
+    with django_assert_max_num_queries(17):
         assert client.get("/fleet/acme/").status_code == 200

@@ -1,0 +1,123 @@
+"""Collecting a tenant's key inventory from Azure (in a worker or an operation's step)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from keys.models import KeyInventory
+from keys.rules import LtrBackupTaken, VersionUse, backup_needs
+from portal.azure import keyvault, sql, tde
+from portal.azure.errors import AzureError
+from tenants.models import Tenant
+
+PITR_RETENTION_DAYS = 7
+
+
+def _uses(dates: list[tuple[str, datetime | None]]) -> list[VersionUse]:
+    """Each version in use from when it was added until the next one was."""
+    known = sorted((d, k) for k, d in dates if d is not None)
+    return [
+        VersionUse(kid, since, known[i + 1][0] if i + 1 < len(known) else None)
+        for i, (since, kid) in enumerate(known)
+    ]
+
+
+def _level_and_uses(tenant: Tenant) -> tuple[str, str, list[VersionUse], bool]:
+    database = sql.database_get(tenant.database_id)
+    geo = database.backup_storage_redundancy in ("Geo", "GeoZone")
+    if database.encryption_protector:
+        keys = sql.database_keys(tenant.database_id)
+        return (
+            "database",
+            database.encryption_protector,
+            _uses([(k.uri, k.creation_date) for k in keys]),
+            geo,
+        )
+    protector = sql.encryption_protector(tenant.sql_server_id)
+    if protector.server_key_type != "AzureKeyVault" or not protector.uri:
+        return "service-managed", "", [], geo
+    _, name = keyvault.key_reference(protector.uri)
+    server_keys = [
+        k
+        for k in sql.server_keys(tenant.sql_server_id)
+        if k.uri and keyvault.key_reference(k.uri)[1].lower() == name.lower()
+    ]
+    return (
+        "server",
+        protector.uri,
+        _uses([(k.uri or "", k.creation_date) for k in server_keys]),
+        geo,
+    )
+
+
+def key_inventory_collect(tenant: Tenant) -> KeyInventory:
+    """Read the key from Azure and store it; an Azure error is stored, not raised."""
+    inventory, _ = KeyInventory.objects.get_or_create(tenant=tenant)
+    try:
+        level, in_use, uses, geo = _level_and_uses(tenant)
+        versions: list[dict[str, object]] = []
+        policy_text = ""
+        covers: list[str] = []
+        if level != "service-managed":
+            ltr = [
+                LtrBackupTaken(b.backup_time, b.expiration_time)
+                for b in sql.long_term_retention_backups(tenant.database_id)
+                if b.expiration_time is not None
+            ]
+            needs = backup_needs(
+                uses=uses,
+                pitr_retention_days=PITR_RETENTION_DAYS,
+                geo_redundant=geo,
+                ltr_backups=ltr,
+            )
+            for v in keyvault.key_versions(in_use):
+                need = needs.get(v.kid)
+                versions.append(
+                    {
+                        "version": v.version,
+                        "kid": v.kid,
+                        "enabled": v.enabled,
+                        "created": v.created.isoformat(),
+                        "expires": v.expires.isoformat() if v.expires else None,
+                        "in_use": v.kid.lower() == in_use.lower(),
+                        "needed_until": need.needed_until.isoformat()
+                        if need and need.needed_until
+                        else None,
+                        "reasons": list(need.reasons) if need else [],
+                    }
+                )
+            policy = tde.rotation_policy(in_use)
+            policy_text = (
+                f"rotate {policy.rotate_after_create} after creation"
+                if policy.rotate_after_create
+                else "no automatic rotation"
+            ) + (f", versions expire after {policy.expiry}" if policy.expiry else "")
+            if level == "server":
+                covers = sorted(
+                    Tenant.objects.filter(sql_server_id__iexact=tenant.sql_server_id).values_list(
+                        "slug", flat=True
+                    )
+                )
+        auto = (
+            sql.encryption_protector(tenant.sql_server_id).auto_rotation_enabled
+            if level == "server"
+            else False
+        )
+    except AzureError as error:
+        inventory.error = str(error)
+        inventory.collected_at = timezone.now()
+        inventory.save()
+        return inventory
+    inventory.level = level
+    inventory.key_id = tenant.key_vault_key_id
+    inventory.kid_in_use = in_use
+    inventory.versions = versions
+    inventory.rotation_policy = policy_text
+    inventory.auto_rotation = auto
+    inventory.covers = covers
+    inventory.collected_at = timezone.now()
+    inventory.error = ""
+    inventory.save()
+    return inventory
