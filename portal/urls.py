@@ -22,6 +22,7 @@ urlpatterns = [
     path("fleet/<slug:slug>/rotate-key/", include("keys.urls")),
     path("fleet/<slug:slug>/scale/", include("scaling.urls")),
     path("operations/", include("operations.urls")),
+    path("scaling/", include("scaling.advice_urls")),
     path("monitoring/", include("monitoring.urls")),
     path("notifications/", include("notifications.urls")),
     path("", admin.site.urls),

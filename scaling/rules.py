@@ -200,3 +200,93 @@ def pool_headroom_refusals(pool: PoolRoom, database: Incoming) -> list[str]:
             f"per-database max of {pool.per_database_max:g} {unit}."
         )
     return problems
+
+
+# -- pool rebalancing advice -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseShare:
+    database_id: str
+    database: str
+    tenant: str
+    # The database's share of its pool's compute, in percent of the pool.
+    cpu_percent: float
+    storage_bytes: int
+
+
+@dataclass(frozen=True)
+class PoolLoad:
+    pool_id: str
+    name: str
+    # Pools on the same server (moves stay on a server): any key naming the server.
+    server: str
+    capacity: float
+    cpu_percent: float
+    max_size_bytes: int
+    storage_used_bytes: int
+    shares: tuple[DatabaseShare, ...] = ()
+
+
+@dataclass(frozen=True)
+class MoveAdvice:
+    tenant: str
+    database: str
+    from_pool_id: str
+    from_pool: str
+    to_pool_id: str
+    to_pool: str
+    why: str
+
+
+def rebalancing_advice(
+    pools: list[PoolLoad], *, hot_percent: float = 80.0, target_percent: float = 70.0
+) -> list[MoveAdvice]:
+    """For each pool at or above `hot_percent` CPU, which tenants' databases to move to a cooler
+    pool on the same server so that it falls to `target_percent` without lifting the receiving
+    pool above `target_percent` or past its storage. Largest CPU shares first. Advice only."""
+    load = {p.pool_id: p.cpu_percent / 100 * p.capacity for p in pools}
+    stored = {p.pool_id: p.storage_used_bytes for p in pools}
+    advice: list[MoveAdvice] = []
+    for hot in sorted(pools, key=lambda p: -p.cpu_percent):
+        if hot.cpu_percent < hot_percent or not hot.capacity:
+            continue
+        others = [p for p in pools if p.server == hot.server and p.pool_id != hot.pool_id]
+        for share in sorted(hot.shares, key=lambda s: -s.cpu_percent):
+            if load[hot.pool_id] <= target_percent / 100 * hot.capacity:
+                break
+            if not share.tenant:
+                continue
+            units = share.cpu_percent / 100 * hot.capacity
+            fits = [
+                p
+                for p in others
+                if p.capacity
+                and (load[p.pool_id] + units) / p.capacity * 100 <= target_percent
+                and stored[p.pool_id] + share.storage_bytes <= p.max_size_bytes
+            ]
+            if not fits:
+                continue
+            to = min(fits, key=lambda p: load[p.pool_id] / p.capacity)
+            before_to = load[to.pool_id] / to.capacity * 100
+            load[hot.pool_id] -= units
+            load[to.pool_id] += units
+            stored[hot.pool_id] -= share.storage_bytes
+            stored[to.pool_id] += share.storage_bytes
+            advice.append(
+                MoveAdvice(
+                    tenant=share.tenant,
+                    database=share.database,
+                    from_pool_id=hot.pool_id,
+                    from_pool=hot.name,
+                    to_pool_id=to.pool_id,
+                    to_pool=to.name,
+                    why=(
+                        f"{hot.name} runs at {hot.cpu_percent:.0f}% CPU; {share.database} uses "
+                        f"{share.cpu_percent:.0f}% of it. After the move {hot.name} ≈ "
+                        f"{load[hot.pool_id] / hot.capacity * 100:.0f}%, {to.name} "
+                        f"{before_to:.0f}% → {load[to.pool_id] / to.capacity * 100:.0f}%."
+                    ),
+                )
+            )
+    return advice

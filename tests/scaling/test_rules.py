@@ -110,3 +110,38 @@ def test_limits_come_from_settings_and_unknown_keys_are_refused():
     assert limits.approval_threshold == 50
     with pytest.raises(ValueError, match="plan_sku"):
         ScalingLimits.from_settings({"plan_sku": ["P1v3"]})
+
+
+def _pool(pool_id, cpu, shares=(), *, server="s1", capacity=100, size=100 * GB, used=10 * GB):
+    from scaling.rules import PoolLoad
+
+    return PoolLoad(pool_id, pool_id, server, capacity, cpu, size, used, tuple(shares))
+
+
+def _share(tenant, cpu, storage=GB):
+    from scaling.rules import DatabaseShare
+
+    return DatabaseShare(f"/db/{tenant}", f"db-{tenant}", tenant, cpu, storage)
+
+
+def test_a_hot_pool_gets_its_biggest_databases_moved_to_the_coolest_pool_on_its_server():
+    from scaling.rules import rebalancing_advice
+
+    hot = _pool("hot", 92, [_share("a", 30), _share("b", 15), _share("c", 5)])
+    cool, warm = _pool("cool", 20), _pool("warm", 55)
+    elsewhere = _pool("other-server", 0, server="s2")
+
+    advice = rebalancing_advice([hot, cool, warm, elsewhere])
+
+    assert [(a.tenant, a.to_pool) for a in advice] == [("a", "cool")]
+    assert "hot ≈ 62%" in advice[0].why and "cool 20% → 50%" in advice[0].why
+
+
+def test_no_advice_when_no_pool_on_the_server_has_room():
+    from scaling.rules import rebalancing_advice
+
+    hot = _pool("hot", 95, [_share("a", 40, storage=50 * GB)])
+    full = _pool("full", 10, used=90 * GB)  # compute to spare, storage not
+
+    assert rebalancing_advice([hot, full]) == []
+    assert rebalancing_advice([_pool("calm", 60, [_share("a", 40)]), _pool("cool", 5)]) == []
