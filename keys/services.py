@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from keys.inventory import key_inventory_collect
 from keys.models import KeyInventory
 from keys.rotation import (
     DATABASE_LEVEL,
@@ -21,10 +22,14 @@ from keys.rotation import (
     FleetRotationParameters,
     KeyRotationParameters,
 )
+from keys.rules import BackupNeed, retirement_refusal
 from operations.kinds import Subject
 from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
-from portal.azure import sql
+from portal.audit import audit_record
+from portal.azure import sql, tde
+from portal.models import AuditEvent
+from portal.roles import ROTATE_KEY
 from tenants.models import Tenant
 
 INVENTORY_FRESH = timedelta(minutes=10)
@@ -138,4 +143,44 @@ def key_rotation_fleet_request(
         parameters=batch,
         requested_by=requested_by,
         reason=reason,
+    )
+
+
+def key_version_disable(*, tenant: Tenant, kid: str, by: User) -> None:
+    """Disable an older version of the tenant's key, unless a backup may still need it (then
+    refused, saying until when, and nothing changes). Reads the inventory from Azure first."""
+    if not by.has_perm(ROTATE_KEY):
+        raise OperationRefusedError("You do not have permission to change key versions.")
+    inventory = key_inventory_collect(tenant)
+    if inventory.error:
+        raise OperationRefusedError(f"The key could not be read: {inventory.error}")
+    version = next((v for v in inventory.versions if str(v["kid"]).lower() == kid.lower()), None)
+    if version is None:
+        raise OperationRefusedError("That is not a version of this tenant's key.")
+    uses = backup_need_of(version)
+    refusal = retirement_refusal(uses, action="disable", now=timezone.now())
+    if refusal:
+        audit_record(
+            action="key.version_disable",
+            actor=by,
+            tenant=tenant.slug,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={"kid": kid, "reason": refusal},
+        )
+        raise OperationRefusedError(refusal)
+    with transaction.atomic():
+        tde.key_version_enabled_set(kid, enabled=False)
+        audit_record(
+            action="key.version_disable", actor=by, tenant=tenant.slug, details={"kid": kid}
+        )
+
+
+def backup_need_of(version: dict[str, object]) -> BackupNeed:
+    """The stored inventory entry of a version, as the rule's BackupNeed."""
+    until = version.get("needed_until")
+    return BackupNeed(
+        kid=str(version["kid"]),
+        in_use=bool(version.get("in_use")),
+        needed_until=datetime.fromisoformat(str(until)) if until else None,
+        reasons=tuple(str(r) for r in version.get("reasons") or []),  # type: ignore[attr-defined]
     )

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from keys.models import KeyInventory
 from keys.rotation import DATABASE_LEVEL, SERVER_LEVEL
-from keys.services import key_rotation_fleet_request, key_rotation_request
+from keys.services import key_rotation_fleet_request, key_rotation_request, key_version_disable
 from operations.models import Operation
 from operations.services import OperationRefusedError
 from portal import roles
@@ -165,3 +165,24 @@ def test_the_command_refuses_a_person_without_the_permission(fleet, support):
     with pytest.raises(Exception, match="permission"):
         call_command("rotate_key", tenant.slug, "--requested-by", support.username, "--reason", "x")
     assert not Operation.objects.exists()
+
+
+def test_disabling_a_version_a_backup_needs_is_refused_with_until_when(
+    fleet, admin_user, second_admin
+):
+    tenant = _tenant(fleet, DATABASE_LEVEL)
+    operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
+    approve(operation, second_admin)
+    drive(operation)
+    previous, new = operation.checkpoint["previous_kid"], operation.checkpoint["new_kid"]
+
+    with pytest.raises(OperationRefusedError, match="backups may need it until") as caught:
+        key_version_disable(tenant=tenant, kid=previous, by=admin_user)
+    with pytest.raises(OperationRefusedError, match="protector in use"):
+        key_version_disable(tenant=tenant, kid=new, by=admin_user)
+
+    assert "point-in-time backups" in str(caught.value)
+    versions = {v.kid: v.enabled for v in keyvault.key_versions(tenant.key_vault_key_id)}
+    assert versions[previous] and versions[new]
+    denied = AuditEvent.objects.filter(action="key.version_disable", outcome="denied")
+    assert denied.count() == 2
