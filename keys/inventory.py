@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from keys.models import KeyInventory
@@ -121,3 +122,17 @@ def key_inventory_collect(tenant: Tenant) -> KeyInventory:
     inventory.error = ""
     inventory.save()
     return inventory
+
+
+INVENTORY_FRESH = timedelta(minutes=10)
+
+
+def key_inventory_request(*, tenant: Tenant) -> None:
+    """Ask a worker to read the tenant's key inventory unless a fresh one is stored."""
+    from keys.tasks import refresh_key_inventory
+
+    fresh = KeyInventory.objects.filter(
+        tenant=tenant, collected_at__gte=timezone.now() - INVENTORY_FRESH
+    ).exists()
+    if not fresh:
+        transaction.on_commit(lambda: refresh_key_inventory.delay(tenant.pk))

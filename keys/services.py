@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from keys.inventory import key_inventory_collect
-from keys.models import KeyInventory
 from keys.rotation import (
     DATABASE_LEVEL,
     ROTATE,
@@ -31,19 +30,6 @@ from portal.azure import sql, tde
 from portal.models import AuditEvent
 from portal.roles import ROTATE_KEY
 from tenants.models import Tenant
-
-INVENTORY_FRESH = timedelta(minutes=10)
-
-
-def key_inventory_request(*, tenant: Tenant) -> None:
-    """Ask a worker to read the tenant's key inventory unless a fresh one is stored."""
-    from keys.tasks import refresh_key_inventory
-
-    fresh = KeyInventory.objects.filter(
-        tenant=tenant, collected_at__gte=timezone.now() - INVENTORY_FRESH
-    ).exists()
-    if not fresh:
-        transaction.on_commit(lambda: refresh_key_inventory.delay(tenant.pk))
 
 
 def key_level(tenant: Tenant) -> str:

@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from keys.services import key_inventory_request, key_rotation_request
+from keys.inventory import key_inventory_request
+from keys.services import key_rotation_request
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.pages import render_page

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from scaling import views
+from scaling import advice
 
 app_name = "scaling-advice"
 
 urlpatterns = [
-    path("advice/", views.rebalancing, name="rebalancing"),
+    path("advice/", advice.rebalancing, name="rebalancing"),
 ]
