@@ -37,7 +37,7 @@ def test_one_admin_requests_a_rotation_another_approves_and_both_see_it_complete
 
     sign_in(page, portal_url, ADA)
     page.goto(f"{portal_url}/fleet/{slug}/")
-    page.get_by_role("link", name="Rotate key…").click()
+    page.locator("#rotate-key-button").click()
     page.get_by_label("Reason:").fill("Yearly key rotation")
     page.get_by_role("button", name="Request the rotation").click()
     expect(page).to_have_url(re.compile(rf"{re.escape(portal_url)}/operations/\d+/$"))
