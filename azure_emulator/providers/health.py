@@ -20,6 +20,7 @@ from azure_emulator.arm import ArmRequest, Handler, Router, normalise_region, pa
 from azure_emulator.errors import ArmError, not_found
 from azure_emulator.faults import Faults
 from azure_emulator.providers.monitor import DB_TYPE, POOL_TYPE, outage_start
+from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.web import PLAN_TYPE, SITE_TYPE, windows_of
 from azure_emulator.state import JSON, Store, isoformat, parse_time
 
@@ -87,6 +88,7 @@ def _condition(
                 ],
             )
     if kind == DB_TYPE.lower():
+        refresh_key_access(store, body)
         status = str(props.get("status", "Online"))
         if status in _DB_DOWN:
             summary = (

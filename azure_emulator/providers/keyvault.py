@@ -10,8 +10,8 @@ three versions) and Microsoft.Sql reads: one row per key name, ``versions`` olde
 last one current (README: "Seeded data other providers serve"). Keys created here get real
 public key material from ``cryptography``; seeded ones carry a modulus-shaped number, since no
 client does cryptography with them. Times are integer epoch seconds and versions 32 hex
-characters, as in Key Vault. Deleted keys (``deleted`` set) answer 404; deletion itself and
-recovery are not served. During an outage of Australia East the vault is read-only, as a vault
+characters, as in Key Vault. Deleted keys (``deleted`` set) answer 404 here; deleting, listing,
+recovering and purging them is :mod:`.keyvault_deleted`. During an outage of Australia East the vault is read-only, as a vault
 failed over to its paired region is.
 """
 
@@ -528,6 +528,11 @@ def _update(req: ArmRequest, version: str | None) -> Response:
         # enabled: null leaves the flag alone; nbf/exp: null clears the date.
         if field in changes and (changes[field] is not None or field != "enabled"):
             entry[field] = changes[field]
+    if changes.get("enabled") is False and not entry.get("disabled_at"):
+        # When the version stopped being usable: Microsoft.Sql times TDE inaccessibility by it.
+        entry["disabled_at"] = _now(req.store)
+    elif changes.get("enabled") is True:
+        entry.pop("disabled_at", None)
     ops = _key_ops_from(body, entry["kty"])
     if ops is not None:
         entry["key_ops"] = ops

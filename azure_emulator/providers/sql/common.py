@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from azure_emulator import lro
 from azure_emulator.arm import ArmRequest, Router
 from azure_emulator.errors import ArmError, bad_request, not_found
+from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.state import JSON, Store, isoformat, parse_time
 
 router = Router()
@@ -146,6 +147,7 @@ def earliest_restore(store: Store, db: JSON, *, until: datetime | None = None) -
 
 def render_database(req: ArmRequest, db: JSON) -> JSON:
     """The database as Azure returns it now (derived fields refreshed)."""
+    refresh_key_access(req.store, db)
     body = {k: v for k, v in db.items() if not k.startswith("_")}
     props = dict(body.get("properties", {}))
     if props.get("status") == "Online" and props.get("creationDate"):

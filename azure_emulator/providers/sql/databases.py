@@ -31,6 +31,7 @@ from azure_emulator.providers.sql.common import (
     retention_days,
     router,
 )
+from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.sql.keys import check_key_usable
 from azure_emulator.providers.sql.pools import check_pool_room
 from azure_emulator.providers.sql.restores import restore_queue_delay, restore_source
@@ -72,6 +73,8 @@ def databases_list_by_pool(req: ArmRequest) -> Response:
 @router.route("GET", SERVER + "/inaccessibleDatabases", "databases.list_inaccessible_by_server")
 def databases_inaccessible(req: ArmRequest) -> Response:
     server = require_server(req)
+    for db in live_databases(req.store, server["id"]):
+        refresh_key_access(req.store, db)
     items = [
         db
         for db in live_databases(req.store, server["id"])

@@ -16,10 +16,12 @@ from azure_emulator.providers.sql.common import (
     SERVER,
     accepted,
     keyvault_version,
+    live_databases,
     require_database,
     require_server,
     router,
 )
+from azure_emulator.providers.sql.key_access import revalidated
 from azure_emulator.state import JSON, Store, isoformat
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ def database_protector_revalidate(req: ArmRequest) -> Response:
     kid = db["properties"].get("encryptionProtector")
     if kid:
         check_key_usable(req.store, kid)
+        revalidated(req.store, db)
     return Response(status_code=200)
 
 
@@ -338,4 +341,8 @@ def protector_revalidate(req: ArmRequest) -> Response:
     current = _protector(req, server)
     if current["properties"].get("uri"):
         check_key_usable(req.store, current["properties"]["uri"])
+        # Databases protected by the server's key (no key of their own) come back with it.
+        for db in live_databases(req.store, server["id"]):
+            if not db["properties"].get("encryptionProtector"):
+                revalidated(req.store, db)
     return Response(status_code=200)
