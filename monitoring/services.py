@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import refresh
-from monitoring.models import PostureCheck, RefreshRun
+from monitoring.models import PostureCheck, RefreshRun, Source, TenantHealth
 from monitoring.posture_refresh import POSTURE_READERS, posture_slice
+from monitoring.sources import source_as_of
 from portal.audit import audit_record
 from portal.azure.meter import metered
 from tenants.models import Tenant
@@ -66,6 +67,40 @@ def fleet_refresh(*, kind: str, tenants: list[Tenant] | None = None) -> RefreshR
     """A scheduled refresh of one cadence (hot, backups, posture) across the fleet."""
     run = RefreshRun.objects.create(kind=kind, requested_at=timezone.now())
     return refresh_run_execute(run=run, tenants=tenants)
+
+
+# The slow sources run at fixed minutes of the hour; a tenant they have never read (a portal
+# just started, a tenant just added) is read by a catch-up after the next hot refresh instead
+# of showing dashes for up to an hour. A catch-up asked for within this long is not repeated.
+CATCH_UP_QUIET = timedelta(minutes=30)
+SLOW_KINDS = {RefreshRun.Kind.BACKUPS: Source.BACKUPS, RefreshRun.Kind.POSTURE: Source.POSTURE}
+
+
+def slow_sources_unread() -> dict[str, list[Tenant]]:
+    """Per slow kind (backups, posture), the tenants its source has never read successfully."""
+    tenants = _tenants()
+    healths = TenantHealth.objects.in_bulk([t.pk for t in tenants])
+
+    def unread(source: str) -> list[Tenant]:
+        return [
+            t for t in tenants if t.pk not in healths or source_as_of(healths[t.pk], source) is None
+        ]
+
+    return {kind: found for kind, source in SLOW_KINDS.items() if (found := unread(source))}
+
+
+def slow_sources_catch_up_due() -> bool:
+    """Whether some tenant lacks a slow source and no slow run was asked for lately."""
+    since = timezone.now() - CATCH_UP_QUIET
+    recent = RefreshRun.objects.filter(kind__in=list(SLOW_KINDS), requested_at__gte=since)
+    return not recent.exists() and bool(slow_sources_unread())
+
+
+def slow_sources_catch_up() -> list[RefreshRun]:
+    """Read the slow sources for the tenants they have never read (one run per kind)."""
+    return [
+        fleet_refresh(kind=kind, tenants=tenants) for kind, tenants in slow_sources_unread().items()
+    ]
 
 
 def _refuse_if_recent(filters: dict[str, object], since: datetime, what: str) -> None:

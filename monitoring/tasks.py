@@ -12,9 +12,21 @@ from monitoring.models import RefreshRun
 
 @shared_task(name="monitoring.refresh_hot", soft_time_limit=240, time_limit=300)
 def refresh_hot() -> int:
-    from monitoring.services import fleet_refresh
+    from monitoring.services import fleet_refresh, slow_sources_catch_up_due
 
-    return fleet_refresh(kind=RefreshRun.Kind.HOT).pk
+    run = fleet_refresh(kind=RefreshRun.Kind.HOT)
+    if slow_sources_catch_up_due():
+        # On its own task: reading posture for a whole new fleet takes longer than this one may.
+        refresh_catch_up.delay()
+    return run.pk
+
+
+@shared_task(name="monitoring.refresh_catch_up", soft_time_limit=1200, time_limit=1500)
+def refresh_catch_up() -> list[int]:
+    """Backups and posture for the tenants never read by them (see services.CATCH_UP_QUIET)."""
+    from monitoring.services import slow_sources_catch_up
+
+    return [run.pk for run in slow_sources_catch_up()]
 
 
 @shared_task(name="monitoring.refresh_backups", soft_time_limit=1200, time_limit=1500)

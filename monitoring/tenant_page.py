@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from monitoring.models import HealthStatus, Source
 from monitoring.selectors import TIMELINE_DAYS, TenantSnapshot, tenant_snapshot
+from monitoring.sources import source_as_of
 from operations.selectors import operations_visible_to
 from portal.roles import REQUEST_RESTORE
 
@@ -128,6 +129,19 @@ def _timeline(user: User | AnonymousUser, snapshot: TenantSnapshot) -> list[Time
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
 
+def ltr_policy_text(policy: dict[str, Any]) -> str:
+    """The LTR policy in words ("" when not read yet): the kept backups by cadence, ISO 8601
+    durations as Azure gives them ("PT0S" keeps none)."""
+    if not policy:
+        return ""
+    kept = [
+        f"{cadence} {policy[cadence]}"
+        for cadence in ("weekly", "monthly", "yearly")
+        if policy.get(cadence) and policy[cadence] != "PT0S"
+    ]
+    return " · ".join(kept) or "none"
+
+
 def tenant_sections(user: User | AnonymousUser, slug: str) -> dict[str, Any]:
     """Context for `monitoring/_tenant_sections.html`."""
     snapshot = tenant_snapshot(user, slug)
@@ -145,4 +159,7 @@ def tenant_sections(user: User | AnonymousUser, slug: str) -> dict[str, Any]:
         "posture_failures": sum(1 for check in snapshot.posture if not check.passed),
         "timeline": _timeline(user, snapshot),
         "can_restore": user.has_perm(REQUEST_RESTORE),
+        # App configuration, PITR and LTR policy come with the daily posture read.
+        "ltr_policy": ltr_policy_text(health.ltr_policy if health else {}),
+        "posture_read": health is not None and source_as_of(health, Source.POSTURE) is not None,
     }
