@@ -18,6 +18,7 @@ from starlette.responses import Response
 from azure_emulator import lro
 from azure_emulator.arm import ArmRequest, Router, normalise_region, page, respond
 from azure_emulator.errors import ArmError, bad_request
+from azure_emulator.providers.web_shapes import config_view, plan_fields, site_view
 from azure_emulator.state import JSON, Store, isoformat
 
 if TYPE_CHECKING:
@@ -308,7 +309,21 @@ def _plan_view(store: Store, plan: JSON, site_counts: dict[str, int] | None = No
     known = PLAN_SKUS.get(str(body["sku"].get("name")))
     if known is not None:
         body["properties"]["maximumNumberOfWorkers"] = known[2]
+    plan_fields(body)
     return body
+
+
+def _site_views(store: Store, sites: list[JSON]) -> list[JSON]:
+    """Sites as App Service returns them; each plan is looked up once for a whole list."""
+    tiers: dict[str, str | None] = {}
+    views = []
+    for site in sites:
+        farm = str(site["properties"].get("serverFarmId", ""))
+        if farm.lower() not in tiers:
+            plan = store.get(farm) if farm else None
+            tiers[farm.lower()] = plan["sku"].get("tier") if plan else None
+        views.append(site_view(site, tiers[farm.lower()]))
+    return views
 
 
 def _site_counts(store: Store) -> dict[str, int]:
@@ -348,6 +363,10 @@ def config_resource(store: Store, site: JSON, name: str) -> JSON:
     return body
 
 
+def _defaults(site: JSON) -> JSON:
+    return default_site_config(str(site["name"]))
+
+
 def _touch(site: JSON, req: ArmRequest) -> None:
     site["properties"]["lastModifiedTimeUtc"] = isoformat(req.store.now())
     req.store.touch()
@@ -361,7 +380,7 @@ router = Router()
 @router.route("GET", SUB + "/providers/Microsoft.Web/sites", "web_apps.list")
 def sites_list(req: ArmRequest) -> Response:
     scope = f"/subscriptions/{req.params['subscription']}"
-    items = _sorted(list(req.store.of_type(SITE_TYPE, scope)))
+    items = _site_views(req.store, _sorted(list(req.store.of_type(SITE_TYPE, scope))))
     return page(req, items, page_size=100, token_name=SKIP_TOKEN)
 
 
@@ -369,13 +388,13 @@ def sites_list(req: ArmRequest) -> Response:
 def sites_list_by_group(req: ArmRequest) -> Response:
     p = req.params
     scope = f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}"
-    items = _sorted(list(req.store.of_type(SITE_TYPE, scope)))
+    items = _site_views(req.store, _sorted(list(req.store.of_type(SITE_TYPE, scope))))
     return page(req, items, page_size=100, token_name=SKIP_TOKEN)
 
 
 @router.route("GET", SITE, "web_apps.get")
 def site_get(req: ArmRequest) -> Response:
-    return respond(_site(req))
+    return respond(_site_views(req.store, [_site(req)])[0])
 
 
 @router.route("POST", SITE + "/stop", "web_apps.stop")
@@ -472,7 +491,8 @@ def _mirror(site: JSON, config: JSON) -> None:
 
 @router.route("GET", SITE + "/config/web", "web_apps.get_configuration")
 def config_get(req: ArmRequest) -> Response:
-    return respond(config_resource(req.store, _site(req), "web"))
+    site = _site(req)
+    return respond(config_view(config_resource(req.store, site, "web"), _defaults(site)))
 
 
 @router.route("PATCH", SITE + "/config/web", "web_apps.update_configuration")
@@ -483,7 +503,7 @@ def config_patch(req: ArmRequest) -> Response:
     config["properties"].update(changes)
     _mirror(site, config["properties"])
     _touch(site, req)
-    return respond(config)
+    return respond(config_view(config, _defaults(site)))
 
 
 @router.route("PUT", SITE + "/config/web", "web_apps.create_or_update_configuration")
@@ -495,7 +515,7 @@ def config_put(req: ArmRequest) -> Response:
     config["properties"] = {**default_site_config(site["name"]), **changes}
     _mirror(site, config["properties"])
     _touch(site, req)
-    return respond(config)
+    return respond(config_view(config, _defaults(site)))
 
 
 @router.route("POST", SITE + "/config/appsettings/list", "web_apps.list_application_settings")
@@ -710,7 +730,7 @@ def _plan_put_done(emulator: Emulator, row: JSON, succeeded: bool) -> JSON | Non
 @router.route("GET", PLAN + "/sites", "app_service_plans.list_web_apps")
 def plan_sites(req: ArmRequest) -> Response:
     plan = _plan(req)
-    items = sites_on_plan(req.store, plan["id"])
+    items = _site_views(req.store, sites_on_plan(req.store, plan["id"]))
     top = req.arg("$top")
     size = int(top) if top and top.isdigit() and int(top) > 0 else 100
     return page(req, items, page_size=size, token_name=SKIP_TOKEN)
