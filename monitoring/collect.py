@@ -5,8 +5,12 @@ tenants as unavailable for that source, with the reason."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.utils import timezone
+
+from backups import window
 from monitoring.fleet import Fleet, SourceResult
 from portal.azure import availability, defender, inventory
 from portal.azure import sql as azure_sql
@@ -69,18 +73,30 @@ def read_databases(fleet: Fleet) -> SourceResult:
             if tenant is None:
                 continue
             seen.add(tenant.pk)
+            parts = _window_parts(tenant, db, databases)
             result.set(
                 tenant,
                 db_status=db.status,
                 db_service_objective=db.service_objective,
                 db_max_size_bytes=db.max_size_bytes,
-                backup_earliest=db.earliest_restore_date,
+                backup_earliest=parts[0].earliest if parts else db.earliest_restore_date,
+                backup_window_parts=[part.as_json() for part in parts],
                 backup_redundancy=db.backup_storage_redundancy,
                 region=db.location.replace(" ", "").lower(),
             )
         missing = [t for t in tenants if t.pk not in seen]
         result.fail(missing, "The database was not found on its server.")
     return result
+
+
+def _window_parts(
+    tenant: Tenant, live: azure_sql.DatabaseInfo, databases: list[azure_sql.DatabaseInfo]
+) -> list[window.WindowPart]:
+    """The restore window across the tenant's lineage, from the server's list already read
+    (kept pre-restore databases sit on the same server): no extra call."""
+    latest = timezone.now() - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
+    kept = window.kept_databases(tenant.database_name, databases)
+    return window.lineage_parts(live=live, kept=kept, latest=latest)
 
 
 def read_pools(fleet: Fleet) -> SourceResult:

@@ -95,7 +95,11 @@ class TenantHealth(models.Model):
     )
 
     # Backups
+    # Across the lineage: after an in-place restore the kept pre-restore database's points
+    # are still restorable, so the window starts there (`backups/window.py`).
     backup_earliest = models.DateTimeField(null=True, blank=True)
+    # The window's parts, oldest first, each naming the database it comes from (WindowPart JSON).
+    backup_window_parts = models.JSONField(default=list, blank=True)
     backup_latest = models.DateTimeField(null=True, blank=True)
     backup_redundancy = models.CharField(max_length=20, blank=True)
     pitr_days = models.PositiveSmallIntegerField(null=True, blank=True)

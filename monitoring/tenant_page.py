@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
+from backups.selectors import restore_snapshot_for
 from monitoring.models import HealthStatus, Source
 from monitoring.selectors import TIMELINE_DAYS, TenantSnapshot, tenant_snapshot
 from monitoring.sources import source_as_of
@@ -160,6 +161,8 @@ def tenant_sections(user: User | AnonymousUser, slug: str) -> dict[str, Any]:
         "timeline": _timeline(user, snapshot),
         "can_restore": user.has_perm(REQUEST_RESTORE),
         # App configuration, PITR and LTR policy come with the daily posture read.
+        # Deleted databases are listed only by the restore form's snapshot (backups app).
+        "restore_snapshot": restore_snapshot_for(snapshot.tenant),
         "ltr_policy": ltr_policy_text(health.ltr_policy if health else {}),
         "posture_read": health is not None and source_as_of(health, Source.POSTURE) is not None,
     }

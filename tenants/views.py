@@ -1,4 +1,5 @@
-"""The tenant page: catalogue facts, the last restore snapshot and the tenant's operations."""
+"""The tenant page: catalogue facts, the monitoring sections (restore window included) and the
+tenant's operations."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from backups.selectors import restore_snapshot_for
 from operations.models import Operation
 from operations.selectors import operations_visible_to
 from portal.pages import render_page
@@ -68,7 +68,6 @@ def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "tenant": tenant,
         "facts": catalogue_facts(tenant),
-        "snapshot": restore_snapshot_for(tenant),
         "can_restore": request.user.has_perm(REQUEST_RESTORE),
         **_operations_context(_recent_operations(request, tenant)),
     }

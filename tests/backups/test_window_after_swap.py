@@ -10,6 +10,8 @@ import pytest
 
 from backups.models import RestoreSnapshot
 from backups.services import RestoreRequest, restore_plan, restore_snapshot_refresh
+from monitoring.models import RefreshRun, TenantHealth
+from monitoring.services import fleet_refresh
 from portal.azure import sql
 from portal.management.commands.load_demo import catalogue_entry
 from tenants.models import Tenant
@@ -85,9 +87,23 @@ def test_the_snapshot_and_tenant_page_show_the_window_across_the_lineage(swapped
     # Long-term backups under the old name are offered too.
     assert {b["database_name"] for b in snapshot.long_term_backups} >= {pre_name}
 
+    assert RestoreSnapshot.objects.get(tenant=tenant).window_parts == parts
+    # The tenant page's one restore window comes from the hot refresh (the server's database
+    # list it reads anyway), across the same lineage, and names the deleted databases the
+    # restore form's snapshot found.
+    fleet_refresh(kind=RefreshRun.Kind.HOT, tenants=[tenant])
+    health = TenantHealth.objects.get(tenant=tenant)
+    assert [p["database_name"] for p in health.backup_window_parts] == [
+        pre_name,
+        tenant.database_name,
+    ]
+    # The emulator slides the oldest point with the clock (retention ends now): read moments apart.
+    first = datetime.fromisoformat(parts[0]["earliest"])
+    assert abs(health.backup_earliest - first) < timedelta(seconds=30)
     client.force_login(support)
     page = client.get(f"/fleet/{tenant.slug}/").content.decode()
-    assert 'id="tenant-window-parts"' in page
+    assert page.count('id="tenant-window-parts"') == 1
+    assert page.count("Earliest restore point") == 1
     assert f"<code>{pre_name}</code>" in page
     assert f"<code>{tenant.database_name}</code>" in page
-    assert RestoreSnapshot.objects.get(tenant=tenant).window_parts == parts
+    assert 'id="dropped-databases">' in page

@@ -12,6 +12,7 @@ from operations.models import Operation, OperationLock, OperationStep
 from operations.services import operation_request
 from portal.models import StaffProfile
 from tests.factories import TenantFactory, restore_parameters
+from tests.monitoring.factories import TenantHealthFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,25 +45,34 @@ def test_it_shows_the_catalogue_by_name_and_says_when_no_window_was_collected(cl
     for name in ("app-fw-acme", "plan-fw-acme", "sql-fw-aue-01", "db-acme", "pool-01", "tde-acme"):
         assert f">{name}<" in page, name
     assert tenant.display_name in page
-    assert "Restore window: not collected yet." in page
+    assert "Not collected yet: the refresh pipeline has not read this tenant." in page
     assert "No operations yet." in page
 
 
-def test_it_shows_the_restore_window_in_local_time_with_utc_and_how_old_it_is(client, support):
+def test_it_shows_one_restore_window_in_local_time_with_utc_and_the_deleted_databases(
+    client, support
+):
     tenant = TenantFactory(slug="acme")
+    TenantHealthFactory(
+        tenant=tenant,
+        backup_earliest=datetime(2026, 1, 10, 3, 0, tzinfo=UTC),
+        ltr_backups=[{"id": "x", "name": "ltr-1", "backup_time": "2026-01-04T13:00:00+00:00"}],
+    )
     RestoreSnapshot.objects.create(
         tenant=tenant,
         earliest_restore_at=datetime(2026, 1, 10, 3, 0, tzinfo=UTC),
-        long_term_backups=[
-            {"id": "x", "backup_time": "2026-01-04T13:00:00+00:00", "expires_at": None}
+        dropped_databases=[
+            {"id": "d", "name": "db-old", "deleted_at": "2026-01-02T00:00:00+00:00"}
         ],
         collected_at=timezone.now() - timedelta(minutes=5),
     )
     client.force_login(support)
     page = client.get("/fleet/acme/").content.decode()
+    assert page.count("Earliest restore point") == 1
     assert "2026-01-10 14:00:00 AEDT (2026-01-10 03:00:00 UTC)" in page
-    assert "newest 2026-01-05 00:00:00 AEDT (2026-01-04 13:00:00 UTC)" in page
-    assert "5\xa0minutes ago" in page
+    assert "2026-01-05 00:00:00 AEDT (2026-01-04 13:00:00 UTC)" in page
+    assert 'id="dropped-databases">1 ' in page and "5\xa0minutes ago" in page
+    assert page.count(">Security statement") == 1
 
 
 def test_support_sees_the_restore_button_and_an_account_manager_does_not(
