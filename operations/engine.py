@@ -124,7 +124,18 @@ def operation_finish(
             error=operation.error_message,
             outcome=operation.outcome,
         )
+        operation_tell(operation)
     return True
+
+
+def operation_tell(operation: Operation) -> None:
+    """Tell the people concerned (sent after commit; never raises). A fleet operation's children
+    are reported through their parent, not one message each."""
+    # Imported here: notifications reads the operation kinds that import this module.
+    from notifications.services import operation_notify
+
+    if operation.parent_id is None:
+        operation_notify(operation=operation)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from operations.engine import (
     operation_audit,
     operation_finish,
     operation_start_now,
+    operation_tell,
     steps_create,
 )
 from operations.kinds import Subject, kind_of
@@ -143,6 +144,8 @@ def operation_create(
                 ticket=operation.ticket,
                 needs_approval=needs_approval,
             )
+            if needs_approval:
+                operation_tell(operation)  # the approvers, after commit
     except LockHeldError as exc:
         raise OperationRefusedError(_lock_refusal(subject, exc)) from exc
     return operation

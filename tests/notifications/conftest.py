@@ -46,3 +46,6 @@ def celery_eager(settings) -> Iterator[None]:
     # Eager apply_async still takes a producer, which binds the app's producer pool to the
     # broker URL of the moment; forget it so later tests use theirs.
     celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
+    # Eager runs also build the result backend for the broker URL of the moment; forget it too.
+    celery_app._backend_cache = None  # type: ignore[attr-defined]
+    celery_app._local.__dict__.pop("backend", None)  # type: ignore[attr-defined]
