@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -53,6 +54,10 @@ class FleetRow:
     # failures to count, which is not the same as passing.
     posture_checked: bool
     as_of: Moment | None
+    # Disaster recovery: None until assessed; the gaps in words; the tenant's DR tier.
+    dr_ready: bool | None = None
+    dr_gaps: tuple[str, ...] = ()
+    dr_tier: int = 2
 
 
 def _percent(value: float | None) -> str:
@@ -86,13 +91,22 @@ def _app_notes(health: TenantHealth) -> list[str]:
     return notes
 
 
+def _dr(tenant: Tenant) -> dict[str, Any]:
+    readiness = getattr(tenant, "dr_readiness", None)
+    return {
+        "dr_ready": readiness.ready if readiness is not None else None,
+        "dr_gaps": tuple(readiness.gaps) if readiness is not None else (),
+        "dr_tier": tenant.dr_tier,
+    }
+
+
 def fleet_row(tenant: Tenant, now: datetime, zone: ZoneInfo) -> FleetRow:
     health: TenantHealth | None = getattr(tenant, "health", None)
     url = reverse("tenants:detail", args=[tenant.slug])
     if health is None:
         return FleetRow(
             tenant.slug, tenant.display_name, url, HealthStatus.UNKNOWN, "Unknown", [], False,
-            "", [], "", "", "", "", False, None, [], 0, False, None,
+            "", [], "", "", "", "", False, None, [], 0, False, None, **_dr(tenant),
         )  # fmt: skip
     return FleetRow(
         slug=tenant.slug,
@@ -120,6 +134,7 @@ def fleet_row(tenant: Tenant, now: datetime, zone: ZoneInfo) -> FleetRow:
         posture_failures=health.posture_failures,
         posture_checked=source_as_of(health, Source.POSTURE) is not None,
         as_of=_moment(health.as_of, now, zone, stale=is_stale(health.as_of)),
+        **_dr(tenant),
     )
 
 

@@ -36,7 +36,7 @@ def fleet_for_user(user: User | AnonymousUser) -> QuerySet[Tenant]:
     A tenant never refreshed has no health row: `tenant.health` raises, so read it with
     `getattr(tenant, "health", None)`; filter such tenants as Unknown with `health_status_q`.
     """
-    return tenants_visible_to(user).select_related("health")
+    return tenants_visible_to(user).select_related("health", "dr_readiness")
 
 
 def health_status_q(status: str) -> Q:

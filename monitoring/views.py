@@ -57,6 +57,7 @@ FLEET_COLUMNS = (
     ("backups", "Latest restore point"),
     ("alerts", "Open alerts"),
     ("posture", "Posture"),
+    (None, "DR"),
     ("as_of", "As of"),
 )
 

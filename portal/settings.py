@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "notifications",
     "keys",
     "scaling",
+    "dr",
 ]
 
 MIDDLEWARE = [

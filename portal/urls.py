@@ -25,5 +25,6 @@ urlpatterns = [
     path("scaling/", include("scaling.advice_urls")),
     path("monitoring/", include("monitoring.urls")),
     path("notifications/", include("notifications.urls")),
+    path("dr/", include("dr.urls")),
     path("", admin.site.urls),
 ]

@@ -37,12 +37,13 @@ class AccountManagerFilter(admin.RelatedFieldListFilter):
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin[Tenant]):
     list_display = ("slug", "display_name", "status", "region", "account_manager", "updated_at")
-    list_filter = ("status", "region", ("account_manager", AccountManagerFilter))
+    list_filter = ("status", "region", "dr_tier", ("account_manager", AccountManagerFilter))
     search_fields = ("slug", "display_name", "database_id", "subscription_id", "resource_group")
     list_select_related = ("account_manager",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("slug", "display_name", "status", "account_manager", "region", "tags")}),
+        ("Disaster recovery", {"fields": ("dr_tier",)}),
         ("Azure resources", {"fields": AZURE_RESOURCE_FIELDS}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )

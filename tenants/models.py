@@ -89,6 +89,18 @@ class Tenant(models.Model):
         validators=[ResourceIdValidator(SQL_SERVER.label)],
     )
 
+    class DrTier(models.IntegerChoices):
+        FIRST = 1, "Tier 1 (failed over first)"
+        SECOND = 2, "Tier 2"
+        THIRD = 3, "Tier 3 (failed over last)"
+
+    dr_tier = models.PositiveSmallIntegerField(
+        "DR priority tier",
+        choices=DrTier.choices,
+        default=DrTier.SECOND,
+        help_text="Order of failover to Australia Southeast: tier 1 tenants come up first.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

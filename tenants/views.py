@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from dr.selectors import readiness_for
 from operations.models import Operation
 from operations.selectors import operations_visible_to
 from portal.pages import render_page
@@ -69,6 +70,7 @@ def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "tenant": tenant,
         "facts": catalogue_facts(tenant),
         "can_restore": request.user.has_perm(REQUEST_RESTORE),
+        "dr_readiness": readiness_for(tenant),
         **_operations_context(_recent_operations(request, tenant)),
     }
     return render_page(request, "tenants/tenant_detail.html", context, title=tenant.display_name)

@@ -39,6 +39,7 @@ def catalogue_entry(tenant: dict[str, Any]) -> dict[str, Any]:
         "key_vault_key_id": _versionless(tenant["key_id"]),
         "app_insights_id": tenant["app_insights_id"],
         "geo_sql_server_id": tenant["geo_server_id"],
+        "dr_tier": tenant.get("dr_tier", 2),
     }
 
 

@@ -1,0 +1,48 @@
+"""What the portal last worked out about each tenant's disaster-recovery readiness.
+
+Written by `dr.services.readiness_refresh` from Azure's lists and the monitoring snapshots;
+read by the DR page, the dashboard's DR column and the posture check "DR ready".
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tenants.models import Tenant
+
+
+class DrReadiness(models.Model):
+    """Whether a tenant could be brought up in Australia Southeast now, and each gap in words."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="dr_readiness"
+    )
+    ready = models.BooleanField(db_index=True)
+    gaps = models.JSONField(default=list, blank=True, help_text="What is missing, in words.")
+    geo_backup_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Newest geo-replicated backup (what a geo-restore returns).",
+    )
+    paired_server = models.CharField(max_length=128, blank=True)
+    paired_pool_id = models.CharField(
+        max_length=400, blank=True, help_text="The paired server's pool planned to take it."
+    )
+    standby_site_id = models.CharField(max_length=400, blank=True)
+    standby_state = models.CharField(max_length=20, blank=True)
+    key_note = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "DR readiness"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {'ready' if self.ready else 'gaps'}"
+
+    @property
+    def paired_pool_name(self) -> str:
+        return self.paired_pool_id.rstrip("/").rsplit("/", 1)[-1] if self.paired_pool_id else ""
+
+    @property
+    def standby_site_name(self) -> str:
+        return self.standby_site_id.rstrip("/").rsplit("/", 1)[-1] if self.standby_site_id else ""

@@ -1,0 +1,132 @@
+"""Readiness rules: pure functions of what was read, each gap said in words.
+
+A tenant is ready for a failover to Australia Southeast when all of these hold:
+- a geo-replicated backup exists and is recent (it is the RPO the tenant would get now);
+- its catalogue names a paired server, and one of that server's elastic pools has room for
+  its database (pools are shared, so room is planned across every tenant paired with it);
+- a standby site exists in Australia Southeast (stopped until used);
+- its TDE key is usable from the paired server (the Key Vault key version is a server key
+  there; a service-managed key needs nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+# Azure's geo-replicated backups lag the primary by up to about an hour; twice that means
+# replication of backups has stalled and the promised RPO no longer holds.
+RPO_LIMIT = timedelta(hours=2)
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class PoolRoom:
+    id: str
+    name: str
+    state: str
+    free_bytes: int
+
+
+@dataclass(frozen=True)
+class ReadinessFacts:
+    slug: str
+    tier: int
+    paired_server: str
+    geo_backup_at: datetime | None
+    database_bytes: int
+    pool: PoolRoom | None
+    paired_pools: int
+    most_free_bytes: int
+    standby_site_id: str
+    standby_state: str
+    # None: the key could not be checked (read_errors says why); "" when usable.
+    key_gap: str | None
+    key_note: str
+    read_errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    ready: bool
+    gaps: list[str] = field(default_factory=list)
+
+
+def _gb(size: int) -> str:
+    return f"{size / GB:.1f} GB"
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def backup_gap(facts: ReadinessFacts, now: datetime) -> str:
+    if facts.geo_backup_at is None:
+        return "No geo-replicated backup is listed for the database (is its backup storage geo-redundant?)."
+    age = now - facts.geo_backup_at
+    if age > RPO_LIMIT:
+        return f"The newest geo-replicated backup is {_ago(age)} old (more than {_ago(RPO_LIMIT)})."
+    return ""
+
+
+def pool_gap(facts: ReadinessFacts) -> str:
+    if not facts.paired_server:
+        return "The catalogue names no paired SQL server in Australia Southeast."
+    if facts.pool is not None:
+        return ""
+    if facts.paired_pools == 0:
+        return f"The paired server {facts.paired_server} has no elastic pool to restore into."
+    return (
+        f"No elastic pool on {facts.paired_server} has room for the database "
+        f"({_gb(facts.database_bytes)} needed; the roomiest pool has {_gb(facts.most_free_bytes)} "
+        "free before the tenants ahead of it in failover order are placed)."
+    )
+
+
+def standby_gap(facts: ReadinessFacts) -> str:
+    if not facts.standby_site_id:
+        return (
+            "No standby App Service site in Australia Southeast: create a stopped one from the "
+            "primary site's configuration."
+        )
+    return ""
+
+
+def assess(facts: ReadinessFacts, now: datetime) -> Assessment:
+    gaps = [f"Could not read: {error}" for error in facts.read_errors]
+    gaps += [backup_gap(facts, now), pool_gap(facts), standby_gap(facts)]
+    if facts.key_gap:
+        gaps.append(facts.key_gap)
+    gaps = [gap for gap in gaps if gap]
+    return Assessment(ready=not gaps, gaps=gaps)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A database that will need room in the paired server's pools, in failover order."""
+
+    slug: str
+    tier: int
+    database_bytes: int
+
+
+def plan_pools(claims: list[Claim], pools: list[PoolRoom]) -> dict[str, PoolRoom | None]:
+    """Place each database (tier 1 first, then largest first) into the Ready pool with the most
+    room left; a database that fits nowhere gets None. The same order a failover uses, so a
+    tier-1 tenant is never shown ready on room a tier-3 tenant would have taken."""
+    room = {pool.id: pool.free_bytes for pool in pools if pool.state in ("Ready", "")}
+    by_id = {pool.id: pool for pool in pools}
+    placed: dict[str, PoolRoom | None] = {}
+    for claim in sorted(claims, key=lambda c: (c.tier, -c.database_bytes, c.slug)):
+        best = max(room, key=lambda pid: room[pid], default=None)
+        if best is None or room[best] < claim.database_bytes:
+            placed[claim.slug] = None
+            continue
+        room[best] -= claim.database_bytes
+        placed[claim.slug] = by_id[best]
+    return placed
+
+
+def most_free(pools: list[PoolRoom]) -> int:
+    return max((p.free_bytes for p in pools), default=0)

@@ -1,0 +1,104 @@
+"""The DR write path: working out every tenant's readiness and recording it (rows, the posture
+check "DR ready", one audit event)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from dr.collect import readiness_facts
+from dr.models import DrReadiness
+from dr.posture import DR_CHECK, dr_check
+from dr.readiness import assess
+from monitoring.models import PostureCheck, TenantHealth
+from portal.audit import audit_record
+from portal.azure.meter import metered
+from tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class ReadinessSummary:
+    tenants: int
+    ready: int
+    azure_calls: int
+    checked_at: datetime
+
+
+def _tenants() -> list[Tenant]:
+    return list(Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk"))
+
+
+def _rows(tenants: list[Tenant], now: datetime) -> list[DrReadiness]:
+    rows = []
+    for tenant, facts in readiness_facts(tenants):
+        verdict = assess(facts, now)
+        rows.append(
+            DrReadiness(
+                tenant=tenant,
+                ready=verdict.ready,
+                gaps=verdict.gaps,
+                geo_backup_at=facts.geo_backup_at,
+                paired_server=facts.paired_server,
+                paired_pool_id=facts.pool.id if facts.pool else "",
+                standby_site_id=facts.standby_site_id,
+                standby_state=facts.standby_state,
+                key_note=facts.key_note,
+                checked_at=now,
+            )
+        )
+    return rows
+
+
+def _record_posture(rows: list[DrReadiness]) -> None:
+    """The posture check "DR ready" per tenant, and each tenant's failure count with it."""
+    PostureCheck.objects.filter(tenant__in=[r.tenant for r in rows], check_name=DR_CHECK).delete()
+    PostureCheck.objects.bulk_create(
+        [
+            PostureCheck(tenant=row.tenant, read_at=row.checked_at, **vars(dr_check(row)))
+            for row in rows
+        ]
+    )
+    failing = dict.fromkeys((row.tenant.pk for row in rows), 0)
+    for tenant_id in PostureCheck.objects.filter(tenant_id__in=failing, passed=False).values_list(
+        "tenant_id", flat=True
+    ):
+        failing[tenant_id] += 1
+    for health in TenantHealth.objects.filter(tenant_id__in=failing):
+        if health.posture_failures != failing[health.tenant_id]:
+            health.posture_failures = failing[health.tenant_id]
+            health.save(update_fields=["posture_failures"])
+
+
+def readiness_refresh(*, actor: AbstractBaseUser | AnonymousUser | None = None) -> ReadinessSummary:
+    """Read what stands ready in Australia Southeast for every tenant and record it.
+
+    Azure is read before the transaction opens (no lock held over network calls)."""
+    tenants = _tenants()
+    now = timezone.now()
+    with metered() as meter:
+        rows = _rows(tenants, now)
+    with transaction.atomic():
+        DrReadiness.objects.filter(tenant__in=tenants).delete()
+        DrReadiness.objects.bulk_create(rows)
+        _record_posture(rows)
+        summary = ReadinessSummary(
+            tenants=len(rows),
+            ready=sum(1 for r in rows if r.ready),
+            azure_calls=meter.calls,
+            checked_at=now,
+        )
+        audit_record(
+            action="dr.readiness_refreshed",
+            actor=actor,
+            actor_name="" if actor else "scheduler",
+            details={
+                "tenants": summary.tenants,
+                "ready": summary.ready,
+                "azure_calls": summary.azure_calls,
+            },
+        )
+    return summary

@@ -1,0 +1,135 @@
+"""Readiness read through the SDKs from the emulator's seeded Australia Southeast arrangement
+(pools mirroring the primaries', stopped standby sites, keys on the paired servers), recorded
+with the posture check "DR ready", and shown on the DR page, the tenant page and the dashboard."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from dr.collect import PairedServer, _key
+from dr.models import DrReadiness
+from dr.services import readiness_refresh
+from monitoring.models import PostureCheck, RefreshRun, TenantHealth
+from monitoring.services import fleet_refresh
+from portal.audit import AuditEvent
+from portal.azure import dr as azure_dr
+from tests.monitoring.conftest import compliant, seeded
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+@pytest.fixture
+def assessed(azure_emulator, fleet, control):
+    fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
+    return readiness_refresh()
+
+
+def test_standby_sites_are_listed_from_the_paired_region_only(azure_emulator, fleet):
+    tenant = compliant(azure_emulator)
+    sites = azure_dr.standby_sites(tenant["subscription_id"])
+
+    mine = [s for s in sites if s.tenant_slug == tenant["slug"]]
+    assert len(mine) == 1
+    assert mine[0].name == f"{tenant['site_name']}-ase" and mine[0].state == "Stopped"
+    assert all(azure_dr.region_key(s.location) == "australiasoutheast" for s in sites)
+
+
+def test_a_compliant_tenant_is_ready_with_its_pool_standby_and_key(azure_emulator, assessed):
+    tenant = compliant(azure_emulator)
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
+    assert row.ready, row.gaps
+    assert row.paired_server == tenant["geo_server_name"]
+    assert row.paired_pool_name.endswith("-dr")
+    assert row.standby_state == "Stopped"
+    assert "server key on the paired server" in row.key_note
+    assert row.geo_backup_at is not None
+    check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
+    assert check.passed and check.actual == "ready"
+
+
+def test_the_tenant_without_a_standby_site_has_exactly_that_gap(azure_emulator, assessed):
+    tenant = seeded(azure_emulator, "no_standby_site")
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
+    assert not row.ready
+    assert any(gap.startswith("No standby App Service site") for gap in row.gaps)
+    check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
+    assert not check.passed and "No standby App Service site" in check.actual
+    health = TenantHealth.objects.get(tenant__slug=tenant["slug"])
+    assert health.posture_failures == PostureCheck.objects.filter(
+        tenant__slug=tenant["slug"], passed=False
+    ).count()
+
+
+def test_a_locally_redundant_backup_leaves_no_geo_backup_and_says_so(azure_emulator, assessed):
+    row = DrReadiness.objects.get(tenant__slug=seeded(azure_emulator, "backup_local")["slug"])
+    assert row.geo_backup_at is None
+    assert any("No geo-replicated backup" in gap for gap in row.gaps)
+
+
+def test_the_key_check_reads_server_keys_by_azures_name():
+    kid = "https://kv-fleet.vault.azure.net/keys/tde-acme/0123abcd"
+    on_paired = PairedServer(key_names={"kv-fleet_tde-acme_0123abcd"})
+
+    assert _key(kid, on_paired) == (
+        "",
+        "Key Vault key kv-fleet_tde-acme_0123abcd is a server key on the paired server.",
+    )
+    gap, _ = _key(kid, PairedServer(key_names={"kv-fleet_tde-acme_older"}))
+    assert gap == (
+        "The TDE key version kv-fleet_tde-acme_0123abcd is not a server key on the paired "
+        "server: a geo-restore there could not open the database."
+    )
+    assert _key("", PairedServer())[0] == ""  # service-managed: nothing to carry
+    assert _key(kid, PairedServer(error="503"))[0] is None  # unknown: the read error is the gap
+
+
+def test_a_failing_paired_server_read_is_a_gap_not_a_crash(azure_emulator, fleet, control):
+    tenant = compliant(azure_emulator)
+    geo_server = tenant["geo_server_name"]
+    control(
+        "POST", "faults/fail-next", {"operation": "elastic_pools.list_by_server", "count": 100}
+    )
+    readiness_refresh()
+
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+    assert not row.ready
+    assert row.gaps[0].startswith(f"Could not read: paired server {geo_server}:")
+
+
+def test_the_refresh_is_audited_and_costs_lists_not_calls_per_tenant(assessed, fleet):
+    event = AuditEvent.objects.filter(action="dr.readiness_refreshed").get()
+    assert event.details["tenants"] == len(fleet) == assessed.tenants
+    assert 0 < assessed.ready < len(fleet)
+    servers = len({t.sql_server_id for t in fleet}) + len({t.geo_sql_server_id for t in fleet})
+    subscriptions = len({t.subscription_id for t in fleet})
+    assert assessed.azure_calls <= 4 * servers + 2 * subscriptions
+
+
+def test_the_command_prints_the_count_and_the_gaps(azure_emulator, fleet, control):
+    out = StringIO()
+    call_command("dr_readiness", "--gaps", stdout=out)
+    text = out.getvalue()
+    assert f"tenants DR ready" in text
+    assert f"{seeded(azure_emulator, 'no_standby_site')['slug']}: No standby App Service site" in text
+
+
+def test_pages_show_readiness_by_tier_with_gaps_in_words(azure_emulator, assessed, admin_client):
+    missing = seeded(azure_emulator, "no_standby_site")["slug"]
+    page = admin_client.get(reverse("dr:readiness"), {"show": "gaps"}).content.decode()
+    assert f'data-tenant="{missing}" data-ready="no"' in page
+    assert "No standby App Service site in Australia Southeast" in page
+    assert f'data-tenant="{compliant(azure_emulator)["slug"]}"' not in page
+
+    tenant_page = admin_client.get(reverse("tenants:detail", args=[missing])).content.decode()
+    assert 'id="dr-ready">Gaps' in tenant_page
+    assert "No standby App Service site" in tenant_page
+
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    assert 'class="dr-cell"' in dashboard and 'class="dr-ready">Ready<' in dashboard
+    assert "1 gap" in dashboard
