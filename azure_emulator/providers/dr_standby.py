@@ -47,7 +47,8 @@ def _dr_pools(store: Store, fleet: JSON) -> None:
         row["dr_pool_id"] = twin["id"]
 
 
-def _standby(store: Store, tenant: JSON) -> str | None:
+def _standby(store: Store, tenant: JSON) -> tuple[str, str] | None:
+    """(standby site id, standby plan id)."""
     site, plan = store.get(tenant["site_id"]), store.get(tenant["plan_id"])
     if site is None or plan is None:
         return None
@@ -87,7 +88,7 @@ def _standby(store: Store, tenant: JSON) -> str | None:
         "standby_of": site["id"],
     }
     store.resources[standby["id"].lower()] = standby
-    return str(standby["id"])
+    return str(standby["id"]), str(standby_plan["id"])
 
 
 def seed_hook(*, store: Store, config: Any, rng: Any) -> None:
@@ -99,7 +100,8 @@ def seed_hook(*, store: Store, config: Any, rng: Any) -> None:
     without = rng.randrange(len(tenants)) if len(tenants) >= 4 else -1
     for index, tenant in enumerate(tenants):
         tenant["dr_tier"] = _tier(rng)
-        tenant["standby_site_id"] = None if index == without else _standby(store, tenant)
+        made = None if index == without else _standby(store, tenant)
+        tenant["standby_site_id"], tenant["standby_plan_id"] = made or (None, None)
         if index == without:
             tenant.setdefault("seeded_issues", []).append("no_standby_site")
     fleet["dr"] = {

@@ -51,7 +51,9 @@ def test_a_paired_server_without_pools_is_a_gap_naming_the_server():
 def test_no_room_in_any_pool_says_what_is_needed_and_what_is_free():
     verdict = assess(replace(READY, pool=None, most_free_bytes=2 * GB), NOW)
     assert len(verdict.gaps) == 1
-    assert "No elastic pool on sql-ase-01 has room for the database (5.0 GB needed" in verdict.gaps[0]
+    assert (
+        "No elastic pool on sql-ase-01 has room for the database (5.0 GB needed" in verdict.gaps[0]
+    )
     assert "2.0 GB" in verdict.gaps[0]
 
 
@@ -65,10 +67,15 @@ def test_no_standby_site_is_a_gap_saying_how_to_make_one():
 
 def test_a_key_missing_on_the_paired_server_is_a_gap_and_read_errors_are_gaps_too():
     verdict = assess(
-        replace(READY, key_gap="The TDE key version v_k_1 is not a server key", read_errors=("x: 503",)),
+        replace(
+            READY, key_gap="The TDE key version v_k_1 is not a server key", read_errors=("x: 503",)
+        ),
         NOW,
     )
-    assert verdict.gaps == ["Could not read: x: 503", "The TDE key version v_k_1 is not a server key"]
+    assert verdict.gaps == [
+        "Could not read: x: 503",
+        "The TDE key version v_k_1 is not a server key",
+    ]
 
 
 def test_an_unknown_key_state_alone_is_not_reported_as_a_key_gap():

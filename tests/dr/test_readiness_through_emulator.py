@@ -15,8 +15,8 @@ from dr.models import DrReadiness
 from dr.services import readiness_refresh
 from monitoring.models import PostureCheck, RefreshRun, TenantHealth
 from monitoring.services import fleet_refresh
-from portal.audit import AuditEvent
 from portal.azure import dr as azure_dr
+from portal.models import AuditEvent
 from tests.monitoring.conftest import compliant, seeded
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -61,9 +61,10 @@ def test_the_tenant_without_a_standby_site_has_exactly_that_gap(azure_emulator, 
     check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
     assert not check.passed and "No standby App Service site" in check.actual
     health = TenantHealth.objects.get(tenant__slug=tenant["slug"])
-    assert health.posture_failures == PostureCheck.objects.filter(
-        tenant__slug=tenant["slug"], passed=False
-    ).count()
+    assert (
+        health.posture_failures
+        == PostureCheck.objects.filter(tenant__slug=tenant["slug"], passed=False).count()
+    )
 
 
 def test_a_locally_redundant_backup_leaves_no_geo_backup_and_says_so(azure_emulator, assessed):
@@ -92,9 +93,7 @@ def test_the_key_check_reads_server_keys_by_azures_name():
 def test_a_failing_paired_server_read_is_a_gap_not_a_crash(azure_emulator, fleet, control):
     tenant = compliant(azure_emulator)
     geo_server = tenant["geo_server_name"]
-    control(
-        "POST", "faults/fail-next", {"operation": "elastic_pools.list_by_server", "count": 100}
-    )
+    control("POST", "faults/fail-next", {"operation": "elastic_pools.list_by_server", "count": 100})
     readiness_refresh()
 
     row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
@@ -115,8 +114,10 @@ def test_the_command_prints_the_count_and_the_gaps(azure_emulator, fleet, contro
     out = StringIO()
     call_command("dr_readiness", "--gaps", stdout=out)
     text = out.getvalue()
-    assert f"tenants DR ready" in text
-    assert f"{seeded(azure_emulator, 'no_standby_site')['slug']}: No standby App Service site" in text
+    assert "tenants DR ready" in text
+    assert (
+        f"{seeded(azure_emulator, 'no_standby_site')['slug']}: No standby App Service site" in text
+    )
 
 
 def test_pages_show_readiness_by_tier_with_gaps_in_words(azure_emulator, assessed, admin_client):

@@ -90,9 +90,12 @@ def test_it_lists_statuses_for_a_subscription_and_a_resource_group(emulator, cli
     mine = [t for t in emulator.tenants if t["subscription_id"] == tenant["subscription_id"]]
     for t in mine:
         assert {t["site_id"].lower(), t["plan_id"].lower(), t["database_id"].lower()} <= ids
+    # The tenant's site and plan, and its standby site and plan in Australia Southeast.
+    standby = {tenant["standby_site_id"], tenant["standby_plan_id"]} - {None}
     assert {s.id.split("/providers/Microsoft.ResourceHealth")[0] for s in in_group} == {
         tenant["site_id"],
         tenant["plan_id"],
+        *standby,
     }
 
 
@@ -155,7 +158,14 @@ def test_everything_in_a_region_under_outage_is_unavailable(emulator, client, te
     assert site.properties.context == "Platform Initiated"
     assert site.properties.reason_type == "Unplanned"
     assert site.properties.recommended_actions
-    assert {s.properties.availability_state for s in in_group} == {"Unavailable"}
+    # Australia East is down; the standby plan in Australia Southeast is not, and the stopped
+    # standby site is unavailable only because it is stopped (customer initiated).
+    found = {s.id.split("/providers/Microsoft.ResourceHealth")[0]: s.properties for s in in_group}
+    assert found[tenant["site_id"]].availability_state == "Unavailable"
+    assert found[tenant["plan_id"]].availability_state == "Unavailable"
+    if tenant["standby_site_id"]:
+        assert found[tenant["standby_plan_id"]].availability_state == "Available"
+        assert found[tenant["standby_site_id"]].reason_type == "Customer Initiated"
     assert database.properties.availability_state == "Unavailable"
     assert after.properties.availability_state == "Available"
 

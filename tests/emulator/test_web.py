@@ -51,17 +51,16 @@ def test_it_gets_a_site_with_its_plan_and_running_state(client, tenant):
 
 
 def test_it_lists_the_sites_of_a_subscription_and_of_a_resource_group(emulator, client, tenant):
-    expected = {
-        t["site_id"].lower()
-        for t in emulator.tenants
-        if t["subscription_id"] == tenant["subscription_id"]
-    }
+    # Each tenant's site, and its stopped standby site in Australia Southeast where it has one.
+    mine = [t for t in emulator.tenants if t["subscription_id"] == tenant["subscription_id"]]
+    expected = {t["site_id"].lower() for t in mine}
+    expected |= {t["standby_site_id"].lower() for t in mine if t["standby_site_id"]}
 
     in_subscription = {s.id.lower() for s in client.web_apps.list()}
     in_group = [s.id for s in client.web_apps.list_by_resource_group(tenant["resource_group"])]
 
     assert in_subscription == expected
-    assert in_group == [tenant["site_id"]]
+    assert in_group == [tenant["site_id"]] + [s for s in [tenant["standby_site_id"]] if s]
 
 
 def test_stop_makes_the_site_report_stopped_and_start_brings_it_back(client, tenant):

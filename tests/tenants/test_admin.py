@@ -28,6 +28,7 @@ def form_data(tenant: Tenant, **changes: str) -> dict[str, str]:
         "key_vault_key_id",
         "app_insights_id",
         "geo_sql_server_id",
+        "dr_tier",
     ]
     data = {field: getattr(tenant, field) for field in fields}
     data.update({"tags": "{}", "account_manager": ""}, **changes)
