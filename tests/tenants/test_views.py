@@ -144,10 +144,6 @@ def test_the_tenant_page_query_count_does_not_grow_with_operations(
     client.force_login(support)
     # 9 for the catalogue, backups and operations; 7 for the monitoring sections (the tenant
     # again, health, pool, alerts, posture, status changes, the timeline's operations); 1 for
-<<<<<<< HEAD
-    # the key inventory.
-=======
-    # the disaster-recovery section's readiness row.
->>>>>>> 61c11f8 (DR readiness: docs (docs/dr.md, azure-behaviours section, emulator README), standby plan ids in fleet info, tests for the seeded standby sites pinned in the emulator's web and health tests)
-    with django_assert_max_num_queries(17):
+    # the key inventory; 1 for the disaster-recovery section's readiness row.
+    with django_assert_max_num_queries(18):
         assert client.get("/fleet/acme/").status_code == 200
