@@ -186,3 +186,52 @@ def _alert_tenant(
             return owner
     alert_id = alert.id.lower()
     return next((t for prefix, t in by_group.items() if alert_id.startswith(prefix)), None)
+
+
+def read_recommendations(fleet: Fleet) -> SourceResult:
+    """Defender's unhealthy recommendations per tenant: the recommendation metadata once, then
+    one assessments list per subscription, each row mapped by the resource it names."""
+    result = SourceResult()
+    if not fleet.subscriptions:
+        return result
+    try:
+        metadata = defender.recommendation_metadata(next(iter(fleet.subscriptions.values())))
+    except AzureError as exc:
+        result.fail(fleet.tenants, f"Defender recommendation metadata failed: {exc}")
+        return result
+    for key, subscription in fleet.subscriptions.items():
+        tenants = fleet.by_subscription[key]
+        try:
+            rows = defender.unhealthy_assessments(subscription, metadata)
+        except AzureError as exc:
+            result.fail(tenants, f"Defender recommendations failed: {exc}")
+            continue
+        found: dict[int, list[dict[str, str]]] = {t.pk: [] for t in tenants}
+        for row in rows:
+            owner = fleet.tenant_of_resource(row.resource_id)
+            if owner is not None and owner.pk in found:
+                found[owner.pk].append(_recommendation(row))
+        for tenant in tenants:
+            ordered = sorted(found[tenant.pk], key=lambda r: (_severity_rank(r), r["name"]))
+            result.set(tenant, recommendations=ordered)
+    return result
+
+
+_SEVERITIES = ("High", "Medium", "Low")
+
+
+def _severity_rank(row: dict[str, str]) -> int:
+    """High first; an unknown severity last."""
+    severity = row["severity"]
+    return _SEVERITIES.index(severity) if severity in _SEVERITIES else len(_SEVERITIES)
+
+
+def _recommendation(row: defender.RecommendationRow) -> dict[str, str]:
+    return {
+        "name": row.name,
+        "severity": row.severity,
+        "resource_id": row.resource_id,
+        "resource": row.resource_id.rsplit("/", 1)[-1],
+        "description": row.description,
+        "remediation": row.remediation,
+    }

@@ -28,7 +28,7 @@ from monitoring.snapshots import (
     apply_source,
     storage_percent,
 )
-from monitoring.sources import oldest_hot_as_of
+from monitoring.sources import RECOMMENDATIONS, oldest_hot_as_of
 from notifications.services import status_changes_notify
 from tenants.models import Tenant
 
@@ -47,6 +47,8 @@ HOURLY_READERS: dict[str, Reader] = {
     Source.PLANS: lambda fleet, now: collect.read_plans(fleet),
     "series": collect_metrics.read_series,
     Source.APP_INSIGHTS: collect_metrics.read_app_insights,
+    # Defender re-evaluates recommendations a few times a day, so hourly is plenty.
+    RECOMMENDATIONS: lambda fleet, now: collect.read_recommendations(fleet),
 }
 
 

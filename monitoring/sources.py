@@ -7,6 +7,10 @@ from datetime import datetime
 
 from monitoring.models import Source, TenantHealth
 
+# The hourly read of Defender's unhealthy recommendations (a key of `sources`, not a Source
+# choice: it has no column of its own beyond `TenantHealth.recommendations`).
+RECOMMENDATIONS = "recommendations"
+
 # Refreshed every few minutes; their age decides staleness (and `TenantHealth.as_of`).
 HOT_SOURCES: tuple[str, ...] = (
     Source.APPS,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from backups.selectors import restore_snapshot_for
 from monitoring.models import HealthStatus, Source
 from monitoring.selectors import TIMELINE_DAYS, TenantSnapshot, tenant_snapshot
-from monitoring.sources import source_as_of
+from monitoring.sources import RECOMMENDATIONS, source_as_of
 from operations.selectors import operations_visible_to
 from portal.roles import REQUEST_RESTORE
 
@@ -74,7 +74,7 @@ def _charts(series: dict[str, Any] | None, specs: tuple[Any, ...]) -> list[Chart
 
 def _sources(snapshot: TenantSnapshot) -> list[SourceState]:
     states = (snapshot.health.sources if snapshot.health else None) or {}
-    labels = dict(Source.choices)
+    labels = dict(Source.choices) | {RECOMMENDATIONS: "Defender recommendations"}
     return [
         SourceState(labels.get(key, key), value.get("as_of"), value.get("error", ""))
         for key, value in states.items()
@@ -165,4 +165,7 @@ def tenant_sections(user: User | AnonymousUser, slug: str) -> dict[str, Any]:
         "restore_snapshot": restore_snapshot_for(snapshot.tenant),
         "ltr_policy": ltr_policy_text(health.ltr_policy if health else {}),
         "posture_read": health is not None and source_as_of(health, Source.POSTURE) is not None,
+        "recommendations_read": (
+            health is not None and source_as_of(health, RECOMMENDATIONS) is not None
+        ),
     }

@@ -76,3 +76,57 @@ def alerts_in_resource_group(subscription_id: str, resource_group: str) -> int:
     client = azure_clients().security(subscription_id)
     with azure_errors():
         return sum(1 for _ in client.alerts.list_by_resource_group(resource_group))
+
+
+@dataclass(frozen=True)
+class RecommendationRow:
+    """One Unhealthy Defender assessment (a recommendation not met by one resource)."""
+
+    resource_id: str
+    key: str
+    name: str
+    severity: str
+    description: str
+    remediation: str
+
+
+def recommendation_metadata(subscription_id: str) -> dict[str, tuple[str, str, str]]:
+    """Every built-in recommendation: key → (severity, description, remediation). The list is
+    cloud-wide (any subscription's client reads it); assessments carry only the key, their
+    name and status."""
+    client = azure_clients().security(subscription_id)
+    with azure_errors():
+        return {
+            str(m.name).lower(): (
+                _text(m.severity),
+                m.description or "",
+                m.remediation_description or "",
+            )
+            for m in client.assessments_metadata.list()
+        }
+
+
+def unhealthy_assessments(
+    subscription_id: str, metadata: dict[str, tuple[str, str, str]]
+) -> list[RecommendationRow]:
+    """The subscription's Unhealthy assessments in one list (not one call per resource),
+    joined with the recommendation's metadata by key."""
+    client = azure_clients().security(subscription_id)
+    rows = []
+    with azure_errors():
+        for item in client.assessments.list(f"subscriptions/{subscription_id}"):
+            if item.status is None or _text(item.status.code) != "Unhealthy":
+                continue
+            resource_id = str(getattr(item.resource_details, "id", "") or "")
+            severity, description, remediation = metadata.get(str(item.name).lower(), ("", "", ""))
+            rows.append(
+                RecommendationRow(
+                    resource_id=resource_id,
+                    key=str(item.name),
+                    name=item.display_name or str(item.name),
+                    severity=severity,
+                    description=description or (item.status.description or ""),
+                    remediation=remediation,
+                )
+            )
+    return rows
