@@ -98,6 +98,7 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("scaling:scale", "/fleet/acme/scale/"): only("admin_user"),
         ("scaling:scale-confirm", "/fleet/acme/scale/confirm"): dict.fromkeys(PERSONAS, 405),
         ("scaling-advice:rebalancing", "/scaling/advice/"): only("admin_user"),
+        ("key-inventory:list", "/keys/"): only("admin_user"),
         ("operations:list", "/operations/"): answer(200),
         ("monitoring:pools", "/monitoring/pools/"): answer(200),
         ("monitoring:alerts", "/monitoring/alerts/"): answer(200),
