@@ -4,6 +4,7 @@ Southeast, so a tenant with readiness gaps fails it (the gaps are its "actual").
 from __future__ import annotations
 
 from dr.models import DrReadiness
+from monitoring.fleet import SourceResult
 from monitoring.posture import CheckResult
 
 DR_CHECK = "dr_ready"
@@ -18,3 +19,16 @@ def dr_check(readiness: DrReadiness) -> CheckResult:
         actual[:300],
         readiness.ready,
     )
+
+
+def add_dr_checks(result: SourceResult) -> None:
+    """Add "DR ready" to the checks of every tenant a posture read covered and the DR refresh
+    has assessed, counting it among the tenant's posture failures."""
+    found = DrReadiness.objects.filter(tenant_id__in=list(result.updates))
+    for readiness in found:
+        values = result.updates[readiness.tenant_id]
+        if "_checks" not in values:
+            continue
+        check = dr_check(readiness)
+        values["_checks"] = [*values["_checks"], check]
+        values["posture_failures"] = values.get("posture_failures", 0) + (not check.passed)

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from dr.models import DrReadiness
-from dr.posture import dr_check
 from monitoring.fleet import Fleet, SourceResult
 from monitoring.models import Source
 from monitoring.posture import PostureFacts, check_all
@@ -90,15 +88,11 @@ def read_posture(fleet: Fleet, now: datetime) -> SourceResult:
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         futures = [pool.submit(contextvars.copy_context().run, one, t) for t in fleet.tenants]
         outcomes = [f.result() for f in futures]
-    # "DR ready" is worked out by the DR refresh (dr/); a tenant it has assessed keeps it.
-    readiness = {r.tenant_id: r for r in DrReadiness.objects.filter(tenant__in=fleet.tenants)}
     for tenant, facts in zip(fleet.tenants, outcomes, strict=True):
         if isinstance(facts, str):
             result.fail([tenant], facts)
             continue
         checks = check_all(facts)
-        if tenant.pk in readiness:
-            checks.append(dr_check(readiness[tenant.pk]))
         ltr = facts.database.ltr
         result.set(
             tenant,

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from dr.posture import add_dr_checks
 from monitoring import collect, collect_backups, collect_metrics
 from monitoring.fleet import Fleet, SourceResult
 from monitoring.freshness import hot_refresh_interval
@@ -74,6 +75,10 @@ def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict
     with transaction.atomic():
         healths = _healths(fleet.tenants)
         errors: dict[str, Any] = {}
+        if Source.POSTURE in results:
+            # "DR ready" is worked out by the DR refresh; a posture read keeps it (read here,
+            # not in the reader's thread, so it sees this transaction's database).
+            add_dr_checks(results[Source.POSTURE])
         for source, result in results.items():
             apply_source(healths, source, result, now)
             if result.failed:

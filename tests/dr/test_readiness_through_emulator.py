@@ -134,3 +134,32 @@ def test_pages_show_readiness_by_tier_with_gaps_in_words(azure_emulator, assesse
     dashboard = admin_client.get(reverse("admin:index")).content.decode()
     assert 'class="dr-cell"' in dashboard and 'class="dr-ready">Ready<' in dashboard
     assert "1 gap" in dashboard
+
+
+def test_a_posture_refresh_keeps_dr_ready_for_assessed_tenants_and_counts_it(
+    azure_emulator, assessed, fleet
+):
+    missing = seeded(azure_emulator, "no_standby_site")["slug"]
+    fleet_refresh(kind=RefreshRun.Kind.POSTURE, tenants=fleet)
+
+    check = PostureCheck.objects.get(tenant__slug=missing, check_name="dr_ready")
+    assert not check.passed
+    health = TenantHealth.objects.get(tenant__slug=missing)
+    assert (
+        health.posture_failures
+        == PostureCheck.objects.filter(tenant__slug=missing, passed=False).count()
+    )
+    assert PostureCheck.objects.filter(
+        tenant__slug=compliant(azure_emulator)["slug"], check_name="dr_ready", passed=True
+    ).exists()
+
+
+def test_the_hourly_readiness_task_is_scheduled_after_the_backups_refresh(db):
+    from django_celery_beat.models import PeriodicTask
+
+    from portal.celery import app
+
+    task = PeriodicTask.objects.get(task="dr.refresh_readiness")
+    assert task.enabled and task.crontab is not None and task.crontab.minute == "17"
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
+    assert "dr.refresh_readiness" in app.tasks
