@@ -23,6 +23,7 @@ urlpatterns = [
     path("fleet/<slug:slug>/scale/", include("scaling.urls")),
     path("operations/", include("operations.urls")),
     path("scaling/", include("scaling.advice_urls")),
+    path("scaling/pools/", include("scaling.pool_urls")),
     path("keys/", include("keys.list_urls")),
     path("monitoring/", include("monitoring.urls")),
     path("notifications/", include("notifications.urls")),

@@ -18,6 +18,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from monitoring.models import PoolSnapshot
 from operations.models import Operation
 from portal.audit import audit_record
 from portal.models import StaffProfile
@@ -99,6 +100,10 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("scaling:scale-confirm", "/fleet/acme/scale/confirm"): dict.fromkeys(PERSONAS, 405),
         ("scaling-advice:rebalancing", "/scaling/advice/"): only("admin_user"),
         ("key-inventory:list", "/keys/"): only("admin_user"),
+        ("pool-scaling:scale", f"/scaling/pools/{objects['pool']}/"): only("admin_user"),
+        ("pool-scaling:confirm", f"/scaling/pools/{objects['pool']}/confirm"): dict.fromkeys(
+            PERSONAS, 405
+        ),
         ("operations:list", "/operations/"): answer(200),
         ("monitoring:pools", "/monitoring/pools/"): answer(200),
         ("monitoring:alerts", "/monitoring/alerts/"): answer(200),
@@ -187,7 +192,11 @@ def objects(admin_user, account_manager):
         reason="a drill",
         parameters={"target_name": "db-acme-restore-20260101-000000"},
     )
+    pool = PoolSnapshot.objects.create(
+        pool_id=tenant.elastic_pool_id.lower(), name="pool-01", server_name="sql-fw"
+    )
     return {
+        "pool": str(pool.pk),
         "operation": str(operation.pk),
         "tenant": str(tenant.pk),
         "tenant_ct": str(ContentType.objects.get_for_model(Tenant).pk),

@@ -1,0 +1,131 @@
+"""The pool scale page: capacity and per-database min/max → the plan (read from Azure) → a
+signed confirmation that re-plans and files a `pool_scale` operation. A pool is shared, so
+only admins who see every tenant may act on one (as `manage.py scale_pool`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from monitoring.models import PoolSnapshot
+from monitoring.selectors import pools_for_user
+from operations.services import OperationRefusedError
+from portal.azure.errors import AzureError
+from portal.pages import render_page
+from portal.roles import SCALE_TENANT
+from scaling.services import ScalingPlan, pool_scale_plan, pool_scale_request, scaling_limits
+from tenants.models import Tenant
+from tenants.selectors import sees_every_tenant
+
+SALT = "scaling.pool-confirm"
+
+
+def _pool_for_user(request: HttpRequest, pk: int) -> PoolSnapshot:
+    if not sees_every_tenant(request.user):
+        raise PermissionDenied("A pool is shared: only people who see every tenant act on one.")
+    try:
+        return pools_for_user(request.user).get(pk=pk)
+    except PoolSnapshot.DoesNotExist as exc:
+        raise Http404(f"No pool #{pk}.") from exc
+
+
+class PoolScaleForm(forms.Form):
+    capacity = forms.TypedChoiceField(coerce=int, label="Capacity")
+    per_db_min = forms.FloatField(required=False, min_value=0, label="Per database min")
+    per_db_max = forms.FloatField(required=False, min_value=0, label="Per database max")
+    override = forms.CharField(required=False, max_length=500, label="Below the 24 h peak because")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, vcore: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = scaling_limits()
+        sizes = limits.vcore_pool_capacities if vcore else limits.dtu_pool_capacities
+        self.fields["capacity"].choices = [(s, str(s)) for s in sizes]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("per_db_min"), data.get("per_db_max")
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError("The per-database min is above the max.")
+        if not str(data.get("reason", "")).strip():
+            self.add_error("reason", "Say why: it goes into the audit trail.")
+        return data
+
+
+def _is_vcore(pool: PoolSnapshot) -> bool:
+    return pool.sku_name.startswith(("GP_", "BC_", "HS_"))
+
+
+def _plan(pool: PoolSnapshot, data: dict[str, Any]) -> ScalingPlan:
+    return pool_scale_plan(
+        pool_id=pool.pool_id,
+        target_capacity=int(data["capacity"]),
+        per_database_min=data.get("per_db_min"),
+        per_database_max=data.get("per_db_max"),
+        override_reason=data.get("override") or "",
+    )
+
+
+def _page(
+    request: HttpRequest, pool: PoolSnapshot, context: dict[str, Any], status: int
+) -> HttpResponse:
+    tenants = Tenant.objects.filter(elastic_pool_id__iexact=pool.pool_id).order_by("slug")
+    return render_page(
+        request,
+        "scaling/pool_scale.html",
+        {"pool": pool, "tenants": tenants, "vcore": _is_vcore(pool), **context},
+        title=f"Scale pool {pool.name}",
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@permission_required(SCALE_TENANT, raise_exception=True)
+def pool_scale(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the form with the pool as last read. POST: the plan to confirm."""
+    pool = _pool_for_user(request, pk)
+    vcore = _is_vcore(pool)
+    if request.method != "POST":
+        initial = {"capacity": pool.capacity}
+        return _page(request, pool, {"form": PoolScaleForm(initial=initial, vcore=vcore)}, 200)
+    form = PoolScaleForm(request.POST, vcore=vcore)
+    if not form.is_valid():
+        return _page(request, pool, {"form": form}, 400)
+    try:
+        plan = _plan(pool, form.cleaned_data)
+    except (OperationRefusedError, AzureError) as exc:
+        return _page(request, pool, {"form": form, "refusal": str(exc)}, 400)
+    signed = signing.dumps(
+        {"data": form.cleaned_data, "user": request.user.pk, "pool": pool.pk}, salt=SALT
+    )
+    return _page(request, pool, {"form": form, "plan": plan, "signed": signed}, 200)
+
+
+@require_POST
+@login_required
+@permission_required(SCALE_TENANT, raise_exception=True)
+def pool_scale_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_for_user(request, pk)
+    try:
+        payload = signing.loads(request.POST.get("plan", ""), salt=SALT, max_age=900)
+    except signing.BadSignature:
+        return HttpResponseBadRequest("The plan expired or was changed; plan it again.")
+    if payload.get("user") != request.user.pk or payload.get("pool") != pool.pk:
+        return HttpResponseBadRequest("This plan was made for someone or something else.")
+    data = payload["data"]
+    try:
+        # Planned again from Azure now, so what is requested is what is true now.
+        plan = _plan(pool, data)
+        operation = pool_scale_request(requested_by=request.user, reason=data["reason"], plan=plan)
+    except (OperationRefusedError, AzureError) as exc:
+        form = PoolScaleForm(data, vcore=_is_vcore(pool))
+        return _page(request, pool, {"form": form, "refusal": str(exc)}, 400)
+    return redirect("operations:detail", operation.pk)
