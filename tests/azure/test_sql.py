@@ -289,7 +289,7 @@ def test_a_time_before_the_earliest_restore_point_is_refused_with_azures_code(
         )
 
     assert not isinstance(caught.value, AzureTransientError)
-    assert caught.value.code == "PitrPointInTimeInvalid"
+    assert caught.value.code == "InvalidLiveDatabase"
     assert caught.value.status == 400
     assert sql.database_find(live.server_id, name) is None
 

@@ -137,7 +137,7 @@ def test_it_refuses_a_restore_time_outside_the_window(fresh, sql_client, offset)
             ),
         )
     assert caught.value.status_code == 400
-    assert caught.value.error.code == "PitrPointInTimeInvalid"
+    assert caught.value.error.code == "InvalidLiveDatabase"  # not Managed Instance's code
     assert "Retry-After" not in caught.value.response.headers
     with pytest.raises(ResourceNotFoundError):
         client.databases.get(*_where(tenant), "db-should-not-exist")

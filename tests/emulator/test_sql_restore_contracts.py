@@ -144,7 +144,7 @@ def test_a_restore_after_the_last_log_backup_is_refused_and_creates_nothing(fres
         _restore(client, tenant, "db-too-recent", source, datetime.now(UTC) - timedelta(seconds=1))
 
     assert caught.value.status_code == 400
-    assert caught.value.error.code == "PitrPointInTimeInvalid"
+    assert caught.value.error.code == "InvalidLiveDatabase"  # not Managed Instance's code
     assert "last log backup" in caught.value.error.message
     with pytest.raises(ResourceNotFoundError):
         client.databases.get(*_where(tenant), "db-too-recent")

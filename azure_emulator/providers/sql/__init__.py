@@ -6,7 +6,7 @@ time as Azure's do. A restore creates the database at once in state ``Restoring`
 brings it ``Online``; its lineage goes in ``_meta.lineage`` (seen in the control snapshot).
 
 Error codes come from the Databases_CreateOrUpdate error list of the REST spec where one fits
-(``PitrPointInTimeInvalid``, ``SourceDatabaseNotFound``, ``RemoteDatabaseExists``,
+(``InvalidLiveDatabase``, ``SourceDatabaseNotFound``, ``RemoteDatabaseExists``,
 ``TargetElasticPoolDoesNotExist``, ``SubscriptionTooManyCreateUpdateRequests``, ...).
 
 The package is split by resource: ``servers``, ``databases``, ``restores``, ``backups`` (restore
