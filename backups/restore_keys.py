@@ -10,7 +10,9 @@ fleet: service-managed) without any error. Which versions a backup needs depends
 - a deleted database: `$expand=keys` on the restorable dropped database;
 - a long-term backup: Azure does not report them, so every version of the tenant's key.
 
-Each of those must still be enabled in Key Vault, or Azure cannot decrypt the backup.
+Each of those must still be enabled in Key Vault, or Azure cannot decrypt the backup. For a
+server-level key (the server's protector is a Key Vault key) each version in use since the point
+must also still be one of the server's keys: the server, not the request, supplies them.
 """
 
 from __future__ import annotations
@@ -77,10 +79,14 @@ def restore_keys(
         raise RestoreKeysError(
             f"Azure could not say which key versions the backup needs: {exc}"
         ) from exc
+    if live.encryption_protector is None:
+        needed = _on_server(needed, versions, live.server_id)
     _check_enabled(needed, versions, key_vault_key_id)
     if live.encryption_protector is None:
+        short = ", ".join(_version(uri) for uri in needed)
         return RestoreKeys(
-            finding=f"{len(needed)} key version(s) in use since the restore point, all enabled"
+            finding=f"server-level key: version(s) {short} in use since the restore point, all "
+            "server keys of the server and enabled"
         )
     _check_enabled([live.encryption_protector], versions, key_vault_key_id)
     short = ", ".join(_version(uri) for uri in needed)
@@ -116,6 +122,33 @@ def _needed(
         return sql.restorable_dropped_database_keys(dropped_database_id)
     assert source_database_id is not None and moment is not None  # noqa: S101 - point in time
     return [k.uri for k in sql.database_keys(source_database_id, at=moment)]
+
+
+def _on_server(
+    needed: list[str], versions: dict[str, keyvault.KeyVersion], server_id: str
+) -> list[str]:
+    """A server-level key: Azure decrypts the backup with the server's keys, so every version in
+    use since the restore point must still be a server key (docs/azure-behaviours.md). Versions
+    made after the current protector were never in use and are not needed."""
+    try:
+        protector = sql.encryption_protector(server_id)
+        on_server = {k.uri.lower() for k in sql.server_keys(server_id) if k.uri}
+    except AzureError as exc:
+        raise RestoreKeysError(f"The server's keys could not be read: {exc}") from exc
+    if protector.uri and protector.uri.lower() in versions:
+        current = versions[protector.uri.lower()].created
+        needed = [
+            uri
+            for uri in needed
+            if uri.lower() not in versions or versions[uri.lower()].created <= current
+        ]
+    missing = [_version(uri) for uri in needed if uri.lower() not in on_server]
+    if missing:
+        raise RestoreKeysError(
+            f"Key version(s) {', '.join(missing)} the backup needs are no longer keys of the "
+            "server; add them back as server keys first or Azure cannot decrypt the backup."
+        )
+    return needed
 
 
 def _check_enabled(
