@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,8 @@ from keys.rules import LtrBackupTaken, VersionUse, backup_needs
 from portal.azure import keyvault, sql, tde
 from portal.azure.errors import AzureError
 from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
 
 PITR_RETENTION_DAYS = 7
 
@@ -135,4 +139,12 @@ def key_inventory_request(*, tenant: Tenant) -> None:
         tenant=tenant, collected_at__gte=timezone.now() - INVENTORY_FRESH
     ).exists()
     if not fresh:
-        transaction.on_commit(lambda: refresh_key_inventory.delay(tenant.pk))
+        transaction.on_commit(lambda: _enqueue_or_log(refresh_key_inventory, tenant.pk))
+
+
+def _enqueue_or_log(task: Any, tenant_id: int) -> None:
+    # The page says the inventory is not collected yet; a broker outage must not make it a 500.
+    try:
+        task.delay(tenant_id)
+    except Exception:
+        log.exception("could not enqueue the key inventory refresh of tenant %s", tenant_id)

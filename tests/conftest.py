@@ -176,7 +176,7 @@ def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for
     """Environment for worker processes: this test database, this Redis, this emulator."""
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
     monkeypatch.setenv("CELERY_RESULT_BACKEND", redis_url)
-    _drop_broker_pool()
+    _drop_broker_and_backend()
     role_groups_sync()
     env = {
         **os.environ,
@@ -192,7 +192,7 @@ def worker_env(redis_url, azure_emulator, monkeypatch, audit_triggers_lifted_for
         **child_process_database_env(),
     }
     yield env
-    _drop_broker_pool()
+    _drop_broker_and_backend()
 
 
 def _drop_broker_pool() -> None:
@@ -202,6 +202,26 @@ def _drop_broker_pool() -> None:
     # kombu keeps producer pools in a registry keyed by broker URL, so the next `app.pool`
     # finds (or makes) the one for the URL now configured; closing it would break later tests.
     celery_app._pool = None  # type: ignore[attr-defined]
+    # send_task publishes through amqp's own producer pool, bound the same way.
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def dead_broker(monkeypatch):
+    """Point Celery at a port nobody listens on, for the broker and the result store."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", url)
+    _drop_broker_and_backend()
+    yield url
+    _drop_broker_and_backend()
+
+
+def _drop_broker_and_backend() -> None:
+    """The producer pool and the result store client are bound to the URL first used."""
+    _drop_broker_pool()
+    celery_app._backend_cache = None  # type: ignore[attr-defined]
+    celery_app._local.__dict__.pop("backend", None)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -11,28 +11,9 @@ from backups.services import restore_snapshot_request
 from portal.celery import _workers_reconnect_patiently
 from portal.celery import app as celery_app
 from tenants.models import Tenant
-from tests.conftest import _drop_broker_pool, free_port
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dead_broker(monkeypatch):
-    """Point Celery at a port nobody listens on, for the broker and the result store."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", url)
-    _drop_backend()
-    yield url
-    _drop_backend()
-
-
-def _drop_backend() -> None:
-    """The producer pool and the result store client are bound to the URL first used."""
-    _drop_broker_pool()
-    celery_app._backend_cache = None  # type: ignore[attr-defined]
-    celery_app._local.__dict__.pop("backend", None)  # type: ignore[attr-defined]
 
 
 def test_a_page_that_enqueues_answers_within_seconds_when_redis_is_down(
