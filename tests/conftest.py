@@ -203,7 +203,7 @@ def _drop_broker_pool() -> None:
     # finds (or makes) the one for the URL now configured; closing it would break later tests.
     celery_app._pool = None  # type: ignore[attr-defined]
     # send_task publishes through amqp's own producer pool, bound the same way.
-    celery_app.amqp._producer_pool = None
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
