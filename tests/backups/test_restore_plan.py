@@ -11,6 +11,7 @@ from operations.models import Operation
 from portal.management.commands.load_demo import catalogue_entry
 from tenants.models import Tenant
 from tenants.services import tenant_import
+from tests.request_log import request_marker, writes_since
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -19,14 +20,6 @@ def tenant_at(emulator, index: int) -> Tenant:
     entry = catalogue_entry(emulator.tenants[index])
     tenant_import(entries=[entry], actor=None)
     return Tenant.objects.get(slug=entry["slug"])
-
-
-def writes(emulator) -> int:
-    return sum(
-        1
-        for r in emulator.control("GET", "requests")["requests"]
-        if r["method"] in ("PUT", "PATCH", "POST", "DELETE")
-    )
 
 
 def utc(moment: datetime) -> str:
@@ -38,10 +31,10 @@ def refused(azure_emulator, support):
     """Plans a request expecting a refusal; asserts Azure saw no write and nothing was queued."""
 
     def plan(tenant, request, user=None):
-        before = writes(azure_emulator)
+        before = request_marker(azure_emulator)
         with pytest.raises(RestoreRefusedError) as excinfo:
             restore_plan(tenant=tenant, user=user or support, request=request)
-        assert writes(azure_emulator) == before
+        assert writes_since(azure_emulator, before) == 0
         assert not Operation.objects.exists()
         return excinfo.value
 

@@ -12,6 +12,7 @@ from operations.models import Operation
 from portal.management.commands.load_demo import catalogue_entry
 from portal.models import AuditEvent
 from tenants.services import tenant_import
+from tests.request_log import request_marker, requests_since
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -86,10 +87,6 @@ def test_a_time_outside_the_window_is_refused_before_anything_is_queued(tenant, 
     assert not Operation.objects.exists()
 
 
-def azure_requests(emulator) -> int:
-    return len(emulator.control("GET", "requests")["requests"])
-
-
 @pytest.mark.parametrize(
     ("at", "extra"),
     [
@@ -112,13 +109,13 @@ def test_without_yes_and_without_a_terminal_it_stops_before_asking_azure(
     tenant, support, azure_emulator, monkeypatch
 ):
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{tenant}\n"))
-    before = azure_requests(azure_emulator)
+    before = request_marker(azure_emulator)
     with pytest.raises(CommandError, match="No terminal to type the confirmation in"):
         call_command(
             "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "parallel",
             "--requested-by", support.username, "--reason", "INC-9", stdout=io.StringIO(),
         )  # fmt: skip
-    assert azure_requests(azure_emulator) == before
+    assert requests_since(azure_emulator, before) == []
     assert not Operation.objects.exists()
 
 
@@ -126,11 +123,11 @@ def test_a_blank_reason_is_refused_before_anything_else(
     tenant, support, azure_emulator, monkeypatch
 ):
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{tenant}\n"))
-    before = azure_requests(azure_emulator)
+    before = request_marker(azure_emulator)
     with pytest.raises(CommandError, match="--reason must say why"):
         call_command(
             "restore_tenant", tenant, "--at", two_hours_ago(), "--mode", "parallel",
             "--requested-by", support.username, "--reason", "  \t ", stdout=io.StringIO(),
         )  # fmt: skip
-    assert azure_requests(azure_emulator) == before
+    assert requests_since(azure_emulator, before) == []
     assert not Operation.objects.exists()

@@ -23,13 +23,9 @@ from tests.integration.test_restores import (
     tenant_from_fleet,
 )
 from tests.processes import wait_for
+from tests.request_log import request_marker, writes_since
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _writes(emulator) -> int:
-    requests = emulator.control("GET", "requests")["requests"]
-    return sum(1 for r in requests if r["method"] in ("PUT", "PATCH", "POST", "DELETE"))
 
 
 def _utc(moment: datetime) -> str:
@@ -50,7 +46,7 @@ def test_the_portal_refuses_a_time_by_its_own_window_before_asking_azure(
 ):
     tenant = tenant_from_fleet(azure_emulator, 4)
     support, _ = people()
-    writes_before = _writes(azure_emulator)
+    last = request_marker(azure_emulator)
     too_recent = datetime.now(UTC) - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES / 2)
 
     with pytest.raises(RestoreRefusedError) as caught:
@@ -61,7 +57,7 @@ def test_the_portal_refuses_a_time_by_its_own_window_before_asking_azure(
         )
 
     assert "which Azure cannot restore to yet" in caught.value.message
-    assert _writes(azure_emulator) == writes_before
+    assert writes_since(azure_emulator, last) == 0
 
 
 def test_a_restore_azure_refuses_fails_with_azures_message_and_leaves_the_tenant(
