@@ -8,6 +8,7 @@ and waits for DIR/go (so all writers begin together), appends COUNT events, and 
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,10 @@ def main() -> None:
         time.sleep(0.01)
     for n in range(count):
         audit_record(action="test.concurrent", details={"writer": os.getpid(), "n": n})
+        # A writer that starts its next append the instant it commits wins SQLite's lock again
+        # before the waiting writers' busy-timeout backoff wakes them, so the writers would run
+        # one after another; a pause lets them interleave, which is what the test is about.
+        time.sleep(random.uniform(0.005, 0.03))  # noqa: S311 - timing jitter, not security
 
 
 if __name__ == "__main__":
