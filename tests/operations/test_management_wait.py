@@ -1,8 +1,8 @@
 """The `--wait` printer: what it prints as an operation moves and how it ends the command.
 
 The "worker" here is the engine run in-process from the printer's sleep, one visit per poll, so
-the printer sees the same rows a real worker writes; a real worker drives it in
-tests/scaling/test_commands_wait.py."""
+the printer sees the same rows a real worker writes (the commands' `--wait` tests use a real
+Celery worker)."""
 
 from __future__ import annotations
 
