@@ -1,7 +1,9 @@
 """`make bench`: performance figures of the portal and its embedded Azure, on this machine.
 
 Targets live here, never in timed tests. Each figure is printed with its target and written to
-var/bench-results.json. Run: `make bench` (or `uv run python -m bench --tenants 2000`).
+var/bench-results.json. Run: `make bench` (or `uv run python -m bench --tenants 2000`); while
+working on one figure, `--only refresh,dashboard` measures just those parts (the emulator seed and
+the catalogue import always run: every other figure needs them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
+PARTS = ("dashboard", "search", "audit", "refresh", "restore", "engine")
+
+
+def parts(value: str) -> frozenset[str]:
+    chosen = frozenset(p.strip() for p in value.split(",") if p.strip())
+    unknown = chosen - set(PARTS)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}"
+        )
+    return chosen
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
@@ -30,11 +43,75 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
+def audit_figures(events: int) -> list[tuple[str, float, str, str]]:
+    """The audit trail: append rate and chain verification."""
+    from bench.audit_append import append_cost
+    from portal.audit import audit_record, audit_verify_chain
+    from tenants.models import Tenant
+
+    results: list[tuple[str, float, str, str]] = []
+    started = time.perf_counter()
+    for n in range(events):
+        audit_record(action="bench.event", tenant="bench", details={"n": n})
+    elapsed = time.perf_counter() - started
+    results.append(("audit events appended per second", events / elapsed, "/s", "> 200 /s"))
+    results.extend(append_cost(events // 2))
+    total = Tenant.objects.count() + events
+    started = time.perf_counter()
+    report = audit_verify_chain()
+    assert report.intact
+    results.append(
+        (
+            f"audit chain verification ({report.checked} events)",
+            time.perf_counter() - started,
+            "s",
+            f"< {max(1, total // 10000 + 1)} s",
+        )
+    )
+    return results
+
+
+def restore_plan_figure() -> tuple[str, float, str, str]:
+    """A restore pre-flight plan against the emulator holding the whole fleet."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from backups.services import RestoreRequest, restore_plan
+    from tenants.models import Tenant
+
+    support = get_user_model().objects.create_user("bench-support", is_staff=True)
+    support.groups.add(Group.objects.get(name="Support"))
+    tenant = Tenant.objects.order_by("slug").first()
+    assert tenant is not None
+    when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    request = RestoreRequest(mode="in_place", when=when, in_utc=True)
+    samples = timed(lambda: restore_plan(tenant=tenant, user=support, request=request), 5)
+    return ("restore plan (in place), median", statistics.median(samples) * 1000, "ms", "< 3000 ms")
+
+
+def engine_figures() -> list[tuple[str, float, str, str]]:
+    """The operations engine: operations carried while waiting on Azure, and the latency of a
+    short one behind them, the engine's way and the old way (its own database, Redis, workers)."""
+    engine = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.engine_waits", "--operations", "40", "--seconds", "60"],
+        cwd=BASE, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    figures = json.loads(engine.stdout.strip().splitlines()[-1])
+    return [tuple(row) for row in figures.get("results", [])]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--tenants", type=int, default=2000)
     parser.add_argument("--audit-events", type=int, default=2000)
+    parser.add_argument(
+        "--only",
+        type=parts,
+        default=frozenset(PARTS),
+        help=f"comma-separated parts to measure ({','.join(PARTS)}); default all",
+    )
     args = parser.parse_args()
+    only: frozenset[str] = args.only
 
     work = Path(tempfile.mkdtemp(prefix="fleetwise-bench-"))
     os.environ.update(
@@ -70,11 +147,8 @@ def main() -> int:
     from django.core.management import call_command
     from django.test import Client
 
-    from backups.services import RestoreRequest, restore_plan
     from bench.dashboard import dashboard_figures
-    from portal.audit import audit_record, audit_verify_chain
     from portal.management.commands.load_demo import catalogue_entry
-    from tenants.models import Tenant
     from tenants.services import tenant_import
 
     call_command("migrate", verbosity=0)
@@ -105,69 +179,28 @@ def main() -> int:
     admin.groups.add(Group.objects.get(name="Admins"))
     client = Client()
     client.force_login(admin)
-    # The landing page is the fleet dashboard (monitoring): server time and query count at
-    # fleet scale, next to reading each tenant's health row by row.
-    results.extend(dashboard_figures(client))
-    samples = timed(lambda: client.get("/tenants/tenant/?q=fleet"), 10)
-    results.append(
-        ("catalogue search, median", statistics.median(samples) * 1000, "ms", "< 500 ms")
-    )
-
-    # 4. The audit trail: append rate and chain verification.
-    started = time.perf_counter()
-    for n in range(args.audit_events):
-        audit_record(action="bench.event", tenant="bench", details={"n": n})
-    elapsed = time.perf_counter() - started
-    results.append(
-        ("audit events appended per second", args.audit_events / elapsed, "/s", "> 200 /s")
-    )
-    from bench.audit_append import append_cost
-
-    results.extend(append_cost(args.audit_events // 2))
-    total = Tenant.objects.count() + args.audit_events
-    started = time.perf_counter()
-    report = audit_verify_chain()
-    assert report.intact
-    results.append(
-        (
-            f"audit chain verification ({report.checked} events)",
-            time.perf_counter() - started,
-            "s",
-            f"< {max(1, total // 10000 + 1)} s",
-        )
-    )
-
-    # 5. A restore pre-flight plan against the emulator holding the whole fleet.
-    try:
-        from bench import fleet_refresh
-
-        results.extend(fleet_refresh.measure(emulator))
-        support = get_user_model().objects.create_user("bench-support", is_staff=True)
-        support.groups.add(Group.objects.get(name="Support"))
-        tenant = Tenant.objects.order_by("slug").first()
-        assert tenant is not None
-        when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
-        request = RestoreRequest(mode="in_place", when=when, in_utc=True)
-        samples = timed(lambda: restore_plan(tenant=tenant, user=support, request=request), 5)
+    if "dashboard" in only:
+        # The landing page is the fleet dashboard (monitoring): server time and query count at
+        # fleet scale, next to reading each tenant's health row by row.
+        results.extend(dashboard_figures(client))
+    if "search" in only:
+        samples = timed(lambda: client.get("/tenants/tenant/?q=fleet"), 10)
         results.append(
-            (
-                "restore plan (in place), median",
-                statistics.median(samples) * 1000,
-                "ms",
-                "< 3000 ms",
-            )
+            ("catalogue search, median", statistics.median(samples) * 1000, "ms", "< 500 ms")
         )
+    if "audit" in only:
+        results.extend(audit_figures(args.audit_events))
+    try:
+        if "refresh" in only:
+            from bench import fleet_refresh
+
+            results.extend(fleet_refresh.measure(emulator))
+        if "restore" in only:
+            results.append(restore_plan_figure())
     finally:
         emulator.close()
-
-    # 6. The operations engine: operations carried while waiting on Azure, and the latency of a
-    # short one behind them, the engine's way and the old way (its own database, Redis, workers).
-    engine = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.engine_waits", "--operations", "40", "--seconds", "60"],
-        cwd=BASE, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    figures = json.loads(engine.stdout.strip().splitlines()[-1])
-    results += [tuple(row) for row in figures.get("results", [])]
+    if "engine" in only:
+        results.extend(engine_figures())
 
     width = max(len(name) for name, *_ in results)
     print(f"\n{'measure'.ljust(width)}  {'value':>12}  target")

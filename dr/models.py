@@ -31,13 +31,26 @@ class DrReadiness(models.Model):
     standby_site_id = models.CharField(max_length=400, blank=True)
     standby_state = models.CharField(max_length=20, blank=True)
     key_note = models.CharField(max_length=300, blank=True)
-    checked_at = models.DateTimeField()
+    checked_at = models.DateTimeField(
+        help_text="When this reading was made (the last good one while Azure cannot be read)."
+    )
+    unavailable_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First failed read since the last good one: the row above is that last good one.",
+    )
+    unavailable_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name_plural = "DR readiness"
 
     def __str__(self) -> str:
         return f"{self.tenant_id}: {'ready' if self.ready else 'gaps'}"
+
+    @property
+    def is_good_reading(self) -> bool:
+        """False for a row made when Azure could not be read and there was nothing to keep."""
+        return self.unavailable_since is None or self.checked_at < self.unavailable_since
 
     @property
     def paired_pool_name(self) -> str:

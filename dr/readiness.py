@@ -103,6 +103,22 @@ def assess(facts: ReadinessFacts, now: datetime) -> Assessment:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    since: datetime
+    reason: str
+
+
+def unavailable(
+    facts: ReadinessFacts, previous_since: datetime | None, now: datetime
+) -> Unavailable | None:
+    """Whether this reading failed, dated from the first failure since the last good reading
+    (a regional outage keeps failing run after run; "since" must not move with each run)."""
+    if not facts.read_errors:
+        return None
+    return Unavailable(since=previous_since or now, reason="; ".join(facts.read_errors)[:500])
+
+
+@dataclass(frozen=True)
 class Claim:
     """A database that will need room in the paired server's pools, in failover order."""
 

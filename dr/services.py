@@ -13,7 +13,7 @@ from django.utils import timezone
 from dr.collect import readiness_facts
 from dr.models import DrReadiness
 from dr.posture import DR_CHECK, dr_check
-from dr.readiness import assess
+from dr.readiness import ReadinessFacts, assess, unavailable
 from monitoring.models import PostureCheck, TenantHealth
 from portal.audit import audit_record
 from portal.azure.meter import metered
@@ -32,25 +32,38 @@ def _tenants() -> list[Tenant]:
     return list(Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk"))
 
 
+def _row(
+    tenant: Tenant, facts: ReadinessFacts, before: DrReadiness | None, now: datetime
+) -> DrReadiness:
+    """This run's reading, or, when Azure could not be read, the last good one marked
+    unavailable since the first failure (an outage must not turn every tenant into gaps)."""
+    failed = unavailable(facts, before.unavailable_since if before else None, now)
+    if failed and before is not None and before.is_good_reading:
+        before.unavailable_since, before.unavailable_reason = failed.since, failed.reason
+        return before
+    verdict = assess(facts, now)
+    return DrReadiness(
+        tenant=tenant,
+        ready=verdict.ready,
+        gaps=verdict.gaps,
+        geo_backup_at=facts.geo_backup_at,
+        paired_server=facts.paired_server,
+        paired_pool_id=facts.pool.id if facts.pool else "",
+        standby_site_id=facts.standby_site_id,
+        standby_state=facts.standby_state,
+        key_note=facts.key_note,
+        checked_at=now,
+        unavailable_since=failed.since if failed else None,
+        unavailable_reason=failed.reason if failed else "",
+    )
+
+
 def _rows(tenants: list[Tenant], now: datetime) -> list[DrReadiness]:
-    rows = []
-    for tenant, facts in readiness_facts(tenants):
-        verdict = assess(facts, now)
-        rows.append(
-            DrReadiness(
-                tenant=tenant,
-                ready=verdict.ready,
-                gaps=verdict.gaps,
-                geo_backup_at=facts.geo_backup_at,
-                paired_server=facts.paired_server,
-                paired_pool_id=facts.pool.id if facts.pool else "",
-                standby_site_id=facts.standby_site_id,
-                standby_state=facts.standby_state,
-                key_note=facts.key_note,
-                checked_at=now,
-            )
-        )
-    return rows
+    before = {r.tenant_id: r for r in DrReadiness.objects.filter(tenant__in=tenants)}
+    return [
+        _row(tenant, facts, before.get(tenant.pk), now)
+        for tenant, facts in readiness_facts(tenants)
+    ]
 
 
 def _record_posture(rows: list[DrReadiness]) -> None:

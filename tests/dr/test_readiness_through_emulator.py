@@ -163,3 +163,35 @@ def test_the_hourly_readiness_task_is_scheduled_after_the_backups_refresh(db):
     assert task.enabled and task.crontab is not None and task.crontab.minute == "17"
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     assert "dr.refresh_readiness" in app.tasks
+
+
+def test_a_regional_outage_keeps_each_last_good_reading_marked_unavailable_since_it_began(
+    azure_emulator, assessed, admin_client, control
+):
+    tenant = compliant(azure_emulator)
+    good = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+    assert good.ready and good.unavailable_since is None
+    control("POST", "faults/outage", {"region": "australiaeast", "active": True})
+
+    readiness_refresh()
+    first = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+    readiness_refresh()
+    second = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
+    assert (first.ready, first.gaps, first.checked_at) == (True, [], good.checked_at)
+    assert first.unavailable_since is not None and first.unavailable_since > good.checked_at
+    assert "primary server" in first.unavailable_reason
+    assert second.unavailable_since == first.unavailable_since  # dated from the first failure
+    assert second.checked_at == good.checked_at
+    assert not DrReadiness.objects.filter(gaps__icontains="Could not read").exists()
+    check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
+    assert check.passed
+    page = admin_client.get(reverse("tenants:detail", args=[tenant["slug"]])).content.decode()
+    assert 'id="dr-ready">Ready' in page
+    assert "Last good reading shown: Azure unavailable since" in page
+
+    control("POST", "faults/outage", {"region": "australiaeast", "active": False})
+    readiness_refresh()
+    back = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+    assert back.unavailable_since is None and back.unavailable_reason == ""
+    assert back.checked_at > good.checked_at and back.ready
