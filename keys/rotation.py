@@ -2,7 +2,8 @@
 covers every tenant on the server), and a fleet batch whose children are those rotations.
 
 Steps: pre-checks → new key version in Key Vault → make it available (server key on the geo
-server first, then the primary; or the database's key list) → switch the protector → verify.
+server first, then the primary; or the database's key list, each geo-secondary's first) →
+switch the protector → verify.
 Older versions are never disabled here: backups may need them (keys/rules.py). A failure before
 the switch completes leaves the previous protector in place, and the operation says so.
 """
@@ -108,7 +109,29 @@ def check(context: StepContext) -> StepResult:
         raise StepFailedError("The database is not online.", code="DatabaseNotOnline")
     context.save(previous_kid=current)
     covers = ", ".join(p.tenant_slugs) or "one tenant"
-    return f"Vault protected; protector in use is version {_version(current)}; covers {covers}."
+    return (
+        f"Vault protected; protector in use is version {_version(current)}; covers {covers}; "
+        + _geo_secondaries_found(context, p)
+    )
+
+
+def _geo_secondaries_found(context: StepContext, p: KeyRotationParameters) -> str:
+    """Find (once) the geo-secondaries that must hold the new version before the switch."""
+    if p.level == SERVER_LEVEL:
+        return f"geo server: {_name(p.geo_server_id) if p.geo_server_id else 'none'}."
+    if context.get("geo_databases") is None:
+        partners = sql.geo_replication_partners(
+            p.database_id, partner_server_ids=[p.geo_server_id] if p.geo_server_id else None
+        )
+        context.save(geo_databases=partners)
+    found = [_name(d, server=True) for d in context.get("geo_databases")]
+    return f"geo-secondary: {', '.join(found) or 'none'}."
+
+
+def _name(resource_id: str, *, server: bool = False) -> str:
+    """`db` (or `server/db` with `server`) of a resource id, for messages."""
+    parts = resource_id.rstrip("/").split("/")
+    return f"{parts[-3]}/{parts[-1]}" if server and len(parts) >= 3 else parts[-1]
 
 
 def new_version(context: StepContext) -> StepResult:
@@ -158,13 +181,57 @@ def make_available(context: StepContext) -> StepResult:
         return f"Version {_version(kid)} is a server key" + (
             " on the geo server and the primary." if p.geo_server_id else "."
         )
-    if not context.get("keys_token"):
-        context.save(keys_token=tde.database_key_add_begin(p.database_id, kid))
-    waiting = _poll(
-        tde.database_update_wait(p.database_id, str(context.get("keys_token")), timeout_seconds=0),
-        "Adding the version to the database's keys…",
-    )
-    return waiting or f"Version {_version(kid)} added to the database's keys."
+    # Each geo-secondary first: Azure refuses to switch a geo-primary's protector to a version a
+    # secondary does not hold (docs/azure-behaviours.md).
+    secondaries = [str(d) for d in context.get("geo_databases") or []]
+    for secondary in secondaries:
+        waiting = _database_key_add(context, secondary, kid, secondary=True)
+        if waiting:
+            return waiting
+    waiting = _database_key_add(context, p.database_id, kid, secondary=False)
+    if waiting:
+        return waiting
+    if secondaries:
+        return (
+            f"Version {_version(kid)} added to the keys of the geo-secondary "
+            f"({', '.join(_name(d, server=True) for d in secondaries)}), then of the primary."
+        )
+    return f"Version {_version(kid)} added to the database's keys (no geo-secondary)."
+
+
+def _database_key_add(
+    context: StepContext, database_id: str, kid: str, *, secondary: bool
+) -> StepResult | None:
+    """Add `kid` to one database's keys (resumably: one request per database); a Wait while
+    Azure works, None once it holds it. A refusal fails the step, saying the protector stayed."""
+    previous = _version(context.get("previous_kid"))
+    if secondary:
+        context.outcome_if_failed(
+            f"The geo-secondary {_name(database_id, server=True)} did not take the new version "
+            f"{_version(kid)}, so the primary was not switched: its protector is still version "
+            f"{previous}. The new version is in Key Vault, unused."
+        )
+    tokens = dict(context.get("keys_tokens") or {})
+    try:
+        if database_id.lower() not in tokens:
+            tokens[database_id.lower()] = tde.database_key_add_begin(database_id, kid)
+            context.save(keys_tokens=tokens)
+        where = "the geo-secondary's" if secondary else "the database's"
+        waiting = _poll(
+            tde.database_update_wait(database_id, tokens[database_id.lower()], timeout_seconds=0),
+            f"Adding the version to {where} keys…",
+        )
+    except AzureOperationError as error:
+        raise StepFailedError(
+            f"{_name(database_id, server=True)} refused the new version: {error.message}",
+            code=error.code or "KeyNotAdded",
+        ) from error
+    if secondary and waiting is None:
+        context.outcome_if_failed(
+            f"Key Vault has a new version {_version(kid)}, unused; the protector is still "
+            f"version {previous}."
+        )
+    return waiting
 
 
 def _switch_begin(p: KeyRotationParameters, kid: str) -> str:
@@ -249,7 +316,9 @@ def rotation_plan(operation: Operation) -> list[Step]:
         Step("check", "Pre-checks: vault protection, protector in use", check),
         Step("version", "Create a new key version in Key Vault", new_version),
         Step(
-            "available", "Make the version available (server key / database keys)", make_available
+            "available",
+            "Make the version available (server key / database keys, geo copies first)",
+            make_available,
         ),
         Step("switch", "Switch the protector", switch, undo=switch_back, cancellable=False),
         Step("verify", "Verify the protector and that databases are online", verify),

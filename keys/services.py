@@ -61,6 +61,7 @@ def rotation_for(
             key_id=tenant.key_vault_key_id,
             server_id=tenant.sql_server_id,
             database_id=tenant.database_id,
+            geo_server_id=tenant.geo_sql_server_id or "",
             tenant_slugs=(tenant.slug,),
         )
         return (

@@ -231,6 +231,21 @@ def database_key_add_begin(database_id: str, kid: str) -> str:
     return lro.begin(start)
 
 
+def database_keys_held(database_id: str) -> set[str]:
+    """Every key version (lower-case kid) in the database's keys: its protector, earlier
+    protectors and versions added but never switched to (`$expand=keys` without a point in
+    time). A geo-secondary must hold its primary's protector."""
+    ref = parse(database_id, expect=DATABASE)
+    client = azure_clients().sql(ref.subscription_id)
+    with azure_errors():
+        db = client.databases.get(
+            ref.resource_group, ref.name_of("servers"), ref.name, expand="keys"
+        )
+    return {
+        str(kid).lower() for kid in (db.properties.keys_property if db.properties else None) or {}
+    }
+
+
 def database_protector_set_begin(database_id: str, kid: str) -> str:
     """Add `kid` to the database's keys and make it the database's protector (a PATCH; the
     database stays online). Returns the continuation token."""

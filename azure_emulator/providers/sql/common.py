@@ -155,6 +155,13 @@ def render_database(req: ArmRequest, db: JSON) -> JSON:
     expand = req.arg("$expand") or ""
     if "keys" in expand.lower():
         props["keys"] = database_keys(req.store, db, _key_filter_time(req.store, expand))
+        if "pointintime" not in expand.lower():
+            # Without a point in time Azure lists every key the database holds, including
+            # versions added to its keys that never became its protector.
+            for entry in (db.get("_meta") or {}).get("keys_added", []):
+                props["keys"].setdefault(
+                    entry["kid"], _database_key(req.store, entry["kid"], entry["from"])
+                )
     body["properties"] = props
     return body
 

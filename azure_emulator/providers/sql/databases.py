@@ -31,6 +31,7 @@ from azure_emulator.providers.sql.common import (
     retention_days,
     router,
 )
+from azure_emulator.providers.sql.geo_keys import check_secondaries_hold, keys_added_record
 from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.sql.keys import check_key_usable
 from azure_emulator.providers.sql.pools import check_pool_room
@@ -256,13 +257,19 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
     busy(req, db["id"])
     props = body.get("properties") or {}
     now = req.store.now()
+    # Refusals come before any change, so a refused PATCH leaves the database as it was.
+    for kid in props.get("keys") or {}:
+        check_key_usable(req.store, kid)
+    protector = props.get("encryptionProtector")
+    if protector and protector != db["properties"].get("encryptionProtector"):
+        check_key_usable(req.store, protector)
+        check_secondaries_hold(req.store, db, protector)
     if "tags" in body:
         db["tags"] = body["tags"] or {}
     if "encryptionProtector" in props and props["encryptionProtector"] != db["properties"].get(
         "encryptionProtector"
     ):
         if props["encryptionProtector"]:
-            check_key_usable(req.store, props["encryptionProtector"])
             db["_meta"].setdefault("key_history", []).append(
                 {"kid": props["encryptionProtector"], "from": isoformat(now)}
             )
@@ -271,8 +278,7 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
         if name in props:
             db["properties"][name] = props[name]
     if "keys" in props:
-        for kid in props["keys"] or {}:
-            check_key_usable(req.store, kid)
+        keys_added_record(db, list(props["keys"] or {}), isoformat(now))
     if "identity" in body:
         db["identity"] = body["identity"]
     if "requestedBackupStorageRedundancy" in props:
