@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from operations.engine import StepFailedError, operation_execute
@@ -238,3 +239,17 @@ def test_a_parent_operation_prints_its_children_as_they_move(support):
     text = out.getvalue()
     assert f"child #{child.pk} (pool-a): queued" in text
     assert f"child #{child.pk} (pool-a): running" in text
+
+
+@pytest.mark.parametrize("command", ["scale_tenant", "scale_pool"])
+def test_wait_without_yes_is_refused_before_anything_is_planned(command, admin_user):
+    subject = (
+        ["acme", "--plan", "P1v3"]
+        if command == "scale_tenant"
+        else ["/pools/p", "--capacity", "100"]
+    )
+    with pytest.raises(CommandError, match="pass --yes with it"):
+        call_command(
+            command, *subject, "--requested-by", admin_user.username, "--reason", "x", "--wait"
+        )
+    assert not Operation.objects.exists()

@@ -14,6 +14,8 @@ from backups.services import (
     expired_restore_copies,
     restore_cleanup_request,
 )
+from operations.management_wait import add_wait_arguments, wait_and_print
+from operations.models import Operation
 from portal.management.acting import acting_person
 from portal.times import portal_zone
 
@@ -26,11 +28,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="list what has expired, request nothing"
         )
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = acting_person(options["requested_by"])
         zone = portal_zone()
         copies = expired_restore_copies()
+        requested: list[Operation] = []
         if not copies:
             self.stdout.write("No restore copies have expired.")
         for copy in copies:
@@ -46,3 +50,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{line}: not requested: {exc.message}")
                 continue
             self.stdout.write(f"{line}: operation #{operation.pk} awaits a second admin's approval")
+            requested.append(operation)
+        if options["wait"]:
+            # One after the other: each needs its own approval; the first failure ends it.
+            for operation in requested:
+                wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])

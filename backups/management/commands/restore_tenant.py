@@ -17,6 +17,7 @@ from backups.services import (
     restore_plan,
     restore_request,
 )
+from operations.management_wait import add_wait_arguments, wait_and_print
 from portal.management.acting import acting_person
 from portal.times import portal_zone
 from tenants.selectors import tenant_for_user
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True)
         parser.add_argument("--ticket", default="")
         parser.add_argument("--yes", action="store_true", help="confirm without typing the slug")
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Checked before anything is looked up or planned, so a refusal changes nothing.
@@ -110,3 +112,5 @@ class Command(BaseCommand):
                 f"Operation #{operation.pk} {operation.get_state_display().lower()} at {when}."
             )
         )
+        if options["wait"]:
+            wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])

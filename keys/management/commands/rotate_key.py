@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
 from keys.services import key_rotation_fleet_request, key_rotation_request
+from operations.management_wait import add_wait_arguments, wait_and_print
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.management.acting import acting_person
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-running", type=int, default=None, help="batch: rotations at once"
         )
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["reason"].strip():
@@ -62,3 +64,5 @@ class Command(BaseCommand):
         )
         if operation.state == operation.State.AWAITING_APPROVAL:
             self.stdout.write("It needs a second admin's approval before it runs.")
+        if options["wait"]:
+            wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])

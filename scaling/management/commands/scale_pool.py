@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from operations.management_wait import add_wait_arguments, wait_and_print
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.management.acting import acting_person
@@ -26,10 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--requested-by", required=True, metavar="UPN")
         parser.add_argument("--reason", required=True)
         parser.add_argument("--yes", action="store_true", help="request it (else: plan only)")
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["reason"].strip():
             raise CommandError("--reason must say why: it goes into the audit trail.")
+        if options["wait"] and not options["yes"]:
+            raise CommandError("--wait follows a requested operation: pass --yes with it.")
         user = acting_person(options["requested_by"])
         if not sees_every_tenant(user):
             # A pool is shared: only people who see every tenant may act on one.
@@ -55,3 +59,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Operation #{operation.pk}: {operation.get_state_display()}.")
         if operation.state == operation.State.AWAITING_APPROVAL:
             self.stdout.write("It costs more than the threshold: a second admin must approve.")
+        if options["wait"]:
+            wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])

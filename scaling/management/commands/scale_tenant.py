@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
+from operations.management_wait import add_wait_arguments, wait_and_print
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.management.acting import acting_person
@@ -35,10 +36,13 @@ class Command(BaseCommand):
         parser.add_argument("--requested-by", required=True, metavar="UPN")
         parser.add_argument("--reason", required=True)
         parser.add_argument("--yes", action="store_true", help="request it (else: plan only)")
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["reason"].strip():
             raise CommandError("--reason must say why: it goes into the audit trail.")
+        if options["wait"] and not options["yes"]:
+            raise CommandError("--wait follows a requested operation: pass --yes with it.")
         chosen = [bool(options["plan"]), bool(options["to_pool"]), bool(options["to_sku"])]
         if sum(chosen) != 1:
             raise CommandError("Choose one of --plan (with --instances), --to-pool or --to-sku.")
@@ -81,3 +85,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Operation #{operation.pk}: {operation.get_state_display()}.")
         if operation.state == operation.State.AWAITING_APPROVAL:
             self.stdout.write("It costs more than the threshold: a second admin must approve.")
+        if options["wait"]:
+            wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])
