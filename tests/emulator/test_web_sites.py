@@ -1,0 +1,161 @@
+"""Creating, updating and deleting App Service sites through azure-mgmt-web (standby sites)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.web.models import (
+    ConnStringInfo,
+    NameValuePair,
+    Site,
+    SiteConfig,
+    SiteProperties,
+    StringDictionary,
+)
+
+from tests.emulator import provider_clients as clients
+
+pytestmark = pytest.mark.integration
+
+REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv-fleetwise.vault.azure.net/secrets/db/)"
+
+
+@pytest.fixture
+def tenant(emulator):
+    return next(t for t in emulator.tenants if t["standby_plan_id"])
+
+
+@pytest.fixture
+def client(emulator, tenant):
+    return clients.web(emulator, tenant["subscription_id"])
+
+
+@pytest.fixture
+def new_site(client, tenant):
+    """A site name of our own in the tenant's group; deleted afterwards if it still exists."""
+    name = f"app-drill-{uuid.uuid4().hex[:8]}"
+    yield name
+    with contextlib.suppress(ResourceNotFoundError):
+        client.web_apps.delete(tenant["resource_group"], name)
+
+
+def _site(tenant, **config):
+    return Site(
+        location="Australia Southeast",
+        tags={"fleetwise-tenant": tenant["slug"], "fleetwise-role": "standby"},
+        properties=SiteProperties(
+            server_farm_id=tenant["standby_plan_id"],
+            site_config=SiteConfig(**config) if config else None,
+        ),
+    )
+
+
+def test_a_site_created_on_an_existing_plan_runs_and_keeps_the_settings_it_was_given(
+    client, tenant, new_site
+):
+    group = tenant["resource_group"]
+    body = _site(
+        tenant,
+        app_settings=[NameValuePair(name="FLEETWISE_SECRET", value=REFERENCE)],
+        connection_strings=[
+            ConnStringInfo(name="FleetwiseDb", connection_string="Server=tcp:x", type="SQLAzure")
+        ],
+    )
+
+    made = client.web_apps.begin_create_or_update(group, new_site, body).result()
+
+    assert made.name == new_site
+    assert made.state == "Running"
+    assert made.location == "Australia Southeast"
+    assert made.default_host_name == f"{new_site}.azurewebsites.net"
+    assert made.server_farm_id.lower() == tenant["standby_plan_id"].lower()
+    # A Key Vault reference is stored as given: App Service resolves it only inside the app.
+    settings = client.web_apps.list_application_settings(group, new_site).properties
+    assert settings == {"FLEETWISE_SECRET": REFERENCE}
+    strings = client.web_apps.list_connection_strings(group, new_site).properties
+    assert strings["FleetwiseDb"].value == "Server=tcp:x"
+    assert str(strings["FleetwiseDb"].type.value) == "SQLAzure"
+    assert client.web_apps.get_configuration(group, new_site).health_check_path == "/healthz"
+
+
+def test_a_put_on_an_existing_site_updates_its_tags_and_keeps_its_state(client, tenant, new_site):
+    group = tenant["resource_group"]
+    client.web_apps.begin_create_or_update(group, new_site, _site(tenant)).result()
+    client.web_apps.stop(group, new_site)
+    body = _site(tenant)
+    body.tags = {"fleetwise-tenant": tenant["slug"], "changed": "yes"}
+
+    updated = client.web_apps.begin_create_or_update(group, new_site, body).result()
+
+    assert updated.tags == {"fleetwise-tenant": tenant["slug"], "changed": "yes"}
+    assert updated.state == "Stopped"
+
+
+def test_app_settings_put_replaces_them_and_keeps_a_key_vault_reference_verbatim(
+    client, tenant, new_site
+):
+    group = tenant["resource_group"]
+    client.web_apps.begin_create_or_update(group, new_site, _site(tenant)).result()
+
+    client.web_apps.update_application_settings(
+        group, new_site, StringDictionary(properties={"A": "1", "DB": REFERENCE})
+    )
+    client.web_apps.update_application_settings(
+        group, new_site, StringDictionary(properties={"DB": REFERENCE})
+    )
+
+    assert client.web_apps.list_application_settings(group, new_site).properties == {
+        "DB": REFERENCE
+    }
+
+
+def test_a_site_name_is_global_so_a_second_group_cannot_take_it(client, tenant):
+    other = next(
+        s
+        for s in client.web_apps.list()
+        if s.id.split("/")[4].lower() != tenant["resource_group"].lower()
+    )
+
+    with pytest.raises(HttpResponseError) as refused:
+        client.web_apps.begin_create_or_update(
+            tenant["resource_group"], other.name, _site(tenant)
+        ).result()
+
+    assert refused.value.status_code == 409
+    assert f"Website with given name {other.name} already exists" in str(refused.value)
+
+
+def test_a_site_needs_an_existing_plan_in_its_own_region(client, tenant, new_site):
+    group = tenant["resource_group"]
+    missing = _site(tenant)
+    missing.properties.server_farm_id = tenant["standby_plan_id"] + "-nope"
+    elsewhere = _site(tenant)
+    elsewhere.properties.server_farm_id = tenant["plan_id"]  # Australia East
+
+    with pytest.raises(ResourceNotFoundError):
+        client.web_apps.begin_create_or_update(group, new_site, missing).result()
+    with pytest.raises(HttpResponseError) as refused:
+        client.web_apps.begin_create_or_update(group, new_site, elsewhere).result()
+
+    assert refused.value.status_code == 400
+    with pytest.raises(ResourceNotFoundError):
+        client.web_apps.get(group, new_site)
+
+
+def test_delete_removes_the_site_and_its_settings_but_not_its_plan(client, tenant, new_site):
+    group = tenant["resource_group"]
+    client.web_apps.begin_create_or_update(group, new_site, _site(tenant)).result()
+
+    client.web_apps.delete(group, new_site)
+
+    with pytest.raises(ResourceNotFoundError):
+        client.web_apps.get(group, new_site)
+    with pytest.raises(ResourceNotFoundError):
+        client.web_apps.list_application_settings(group, new_site)
+    with pytest.raises(ResourceNotFoundError):
+        client.web_apps.delete(group, new_site)
+    plan = tenant["standby_plan_id"].rsplit("/", 1)[-1]
+    assert client.app_service_plans.get(group, plan).name == plan
