@@ -76,6 +76,24 @@ class PlanChange:
     peak_cpu_percent: float
 
 
+def plan_tier(sku: str) -> tuple[str, int]:
+    """The pricing tier of an App Service plan SKU and the most instances that tier scales out to
+    (Microsoft Learn, "Azure subscription and service limits", App Service limits: Basic 3,
+    Standard 10, Premium v2/v3 30, Isolated v2 100)."""
+    if sku.endswith("mv3"):
+        return "PremiumMV3", 30
+    if sku.startswith("P") and sku.endswith(("v2", "v3")):
+        return f"Premium{sku[-2:].upper()}", 30
+    if sku.startswith("I") and sku.endswith("v2"):
+        return "IsolatedV2", 100
+    return {"B": ("Basic", 3), "S": ("Standard", 10)}.get(sku[:1], ("Unknown", 1))
+
+
+def instance_ceiling(limits: ScalingLimits, sku: str) -> int:
+    """The most instances an admin may choose for `sku`: the setting, capped by the SKU's tier."""
+    return min(limits.plan_max_instances, plan_tier(sku)[1])
+
+
 def plan_change_refusals(
     change: PlanChange, limits: ScalingLimits, *, override_reason: str = ""
 ) -> list[str]:
@@ -84,9 +102,11 @@ def plan_change_refusals(
         problems.append(
             f"{change.target_sku} is not an allowed plan SKU; allowed: {', '.join(limits.plan_skus)}."
         )
-    if not 1 <= change.target_instances <= limits.plan_max_instances:
+    ceiling = instance_ceiling(limits, change.target_sku)
+    if not 1 <= change.target_instances <= ceiling:
         problems.append(
-            f"{change.target_instances} instances is outside the allowed 1-{limits.plan_max_instances}."
+            f"{change.target_instances} instances is outside the allowed 1-{ceiling} "
+            f"for {change.target_sku} ({plan_tier(change.target_sku)[0]})."
         )
     if change.target_sku not in PLAN_SKU_CORES or change.sku not in PLAN_SKU_CORES:
         return problems
@@ -290,3 +310,16 @@ def rebalancing_advice(
                 )
             )
     return advice
+
+
+def plan_sku_label(sku: str, limits: ScalingLimits) -> str:
+    """How a SKU is offered on the scaling form: its tier, size, instance ceiling and price."""
+    tier, _ = plan_tier(sku)
+    parts = [sku, tier]
+    if sku in PLAN_SKU_CORES:
+        parts.append(f"{PLAN_SKU_CORES[sku]:g} cores")
+    parts.append(f"1-{instance_ceiling(limits, sku)} instances")
+    price = limits.plan_instance_price.get(sku)
+    if price is not None:
+        parts.append(f"{price:,.0f}/instance/month")
+    return " · ".join(parts)

@@ -85,6 +85,35 @@ def plan_scale_plan(
     )
 
 
+@dataclass(frozen=True)
+class ScalingNow:
+    """What the tenant runs on now, read from Azure when the scaling form opens: the plan (SKU,
+    instances, the most its tier allows, who shares it, its 24 h peaks) and the database's place."""
+
+    plan: scaling.PlanInfo
+    cpu_peak: float | None
+    memory_peak: float | None
+    sharing: tuple[str, ...]
+    database: sql.DatabaseInfo
+
+    @property
+    def pool_name(self) -> str:
+        return (self.database.elastic_pool_id or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def scaling_now(*, tenant: Tenant) -> ScalingNow:
+    """Five ARM reads: the plan and its sites, two 24 h peaks, the database."""
+    plan = scaling.plan_get(tenant.app_service_plan_id)
+    sharing = Tenant.objects.filter(app_service_plan_id__iexact=plan.id).order_by("slug")
+    return ScalingNow(
+        plan=plan,
+        cpu_peak=scaling.metric_peak(plan.id, "CpuPercentage"),
+        memory_peak=scaling.metric_peak(plan.id, "MemoryPercentage"),
+        sharing=tuple(t.display_name for t in sharing),
+        database=sql.database_get(tenant.database_id),
+    )
+
+
 def _cost_line(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return "Monthly cost: unknown for this SKU (a second admin approves)."

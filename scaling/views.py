@@ -17,6 +17,7 @@ from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
 from portal.pages import render_page
 from portal.roles import SCALE_TENANT
+from scaling.rules import plan_sku_label
 from scaling.services import (
     ScalingPlan,
     database_move_plan,
@@ -24,6 +25,7 @@ from scaling.services import (
     plan_scale_plan,
     plan_scale_request,
     scaling_limits,
+    scaling_now,
 )
 from tenants.models import Tenant
 from tenants.selectors import tenant_for_user
@@ -60,7 +62,9 @@ class ScaleForm(forms.Form):
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limits = scaling_limits()
-        self.fields["sku"].choices = [("", "—")] + [(s, s) for s in limits.plan_skus]  # type: ignore[attr-defined]
+        self.fields["sku"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (sku, plan_sku_label(sku, limits)) for sku in limits.plan_skus
+        ]
         self.fields["to_pool"].choices = [("", "—")] + _pools_beside(tenant)  # type: ignore[attr-defined]
         self.fields["to_sku"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (s, s) for s in limits.single_database_skus
@@ -91,13 +95,22 @@ def _plan(tenant: Tenant, data: dict[str, Any]) -> ScalingPlan:
     )
 
 
+def _now(tenant: Tenant) -> dict[str, Any]:
+    """The plan and database as Azure has them now, or why they could not be read (the form
+    still works: the plan reads Azure again)."""
+    try:
+        return {"now": scaling_now(tenant=tenant)}
+    except AzureError as exc:
+        return {"now_error": str(exc)}
+
+
 def _page(
     request: HttpRequest, tenant: Tenant, context: dict[str, Any], status: int
 ) -> HttpResponse:
     return render_page(
         request,
         "scaling/scale.html",
-        {"tenant": tenant, **context},
+        {"tenant": tenant, **_now(tenant), **context},
         title=f"Scale {tenant.display_name}",
         status=status,
     )

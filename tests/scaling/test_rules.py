@@ -14,6 +14,7 @@ from scaling.rules import (
     needs_second_approval,
     plan_change_refusals,
     plan_monthly_cost,
+    plan_sku_label,
     pool_change_refusals,
     pool_headroom_refusals,
 )
@@ -32,7 +33,30 @@ def test_a_plan_sku_outside_the_allowed_list_is_refused():
 def test_too_many_instances_are_refused():
     problems = plan_change_refusals(PlanChange("P1v3", 2, "P1v3", 11, 10), LIMITS)
 
-    assert problems == ["11 instances is outside the allowed 1-10."]
+    assert problems == ["11 instances is outside the allowed 1-10 for P1v3 (PremiumV3)."]
+
+
+def test_the_target_skus_tier_caps_the_instances_below_the_setting():
+    limits = ScalingLimits(plan_skus=("B1", "S1", "P1v3"), plan_max_instances=20)
+
+    assert plan_change_refusals(PlanChange("S1", 2, "B1", 4, 10), limits) == [
+        "4 instances is outside the allowed 1-3 for B1 (Basic)."
+    ]
+    assert plan_change_refusals(PlanChange("S1", 2, "S1", 12, 10), limits) == [
+        "12 instances is outside the allowed 1-10 for S1 (Standard)."
+    ]
+    assert plan_change_refusals(PlanChange("S1", 2, "P1v3", 20, 10), limits) == []
+
+
+def test_a_sku_is_offered_with_its_tier_size_instance_range_and_price():
+    assert (
+        plan_sku_label("P1v3", LIMITS)
+        == "P1v3 · PremiumV3 · 2 cores · 1-10 instances · 250/instance/month"
+    )
+    assert (
+        plan_sku_label("S3", LIMITS)
+        == "S3 · Standard · 4 cores · 1-10 instances · 440/instance/month"
+    )
 
 
 def test_scaling_a_plan_below_its_24h_peak_needs_an_override_with_a_reason():

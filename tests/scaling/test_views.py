@@ -21,6 +21,16 @@ def tenant(large_emulator) -> Tenant:
     return Tenant.objects.get(slug=large_emulator.tenants[0]["slug"])
 
 
+@pytest.fixture
+def dead_azure(large_emulator):
+    """Every ARM read refused (a permanent error, so the SDK does not retry)."""
+    large_emulator.control(
+        "POST", "faults/error-rate", {"operation": "*", "rate": 1, "status": 400, "code": "Nope"}
+    )
+    yield
+    large_emulator.control("DELETE", "faults")
+
+
 def _signed(html: str) -> str:
     match = re.search(r'name="plan" value="([^"]+)"', html)
     assert match, html
@@ -34,7 +44,8 @@ def test_the_form_offers_the_allowed_skus_and_the_other_pools_of_the_server(
 
     html = client.get(f"/fleet/{tenant.slug}/scale/").content.decode()
 
-    assert '<option value="P1v3">' in html and '<option value="S3">' in html
+    assert '<option value="P1v3">P1v3 · PremiumV3 · 2 cores' in html
+    assert '<option value="S3">S3 · Standard · 4 cores' in html
     others = {
         t.elastic_pool_id
         for t in Tenant.objects.filter(sql_server_id=tenant.sql_server_id)
@@ -82,3 +93,27 @@ def test_an_incomplete_form_is_refused_with_what_is_missing(client, admin_user, 
 
     assert response.status_code == 400
     assert "Choose the plan&#x27;s SKU and instance count." in response.content.decode()
+
+
+def test_the_form_shows_the_plan_and_database_as_azure_has_them_now(client, admin_user, tenant):
+    client.force_login(admin_user)
+
+    html = client.get(f"/fleet/{tenant.slug}/scale/").content.decode()
+
+    now = html[html.index('id="scaling-now"') : html.index('id="scale-form"')]
+    plan_name = tenant.app_service_plan_id.rsplit("/", 1)[-1]
+    assert re.search(rf"{plan_name}: <strong>\d+ × \w+</strong> \(\w+, its tier scales out to", now)
+    assert "Plan's last 24 h peak" in now and "CPU " in now and "memory " in now
+    assert tenant.display_name in now
+    pool_name = tenant.elastic_pool_id.rsplit("/", 1)[-1]
+    assert f"in elastic pool <strong>{pool_name}</strong>" in now
+
+
+def test_the_form_still_opens_when_azure_cannot_be_read(client, admin_user, tenant, dead_azure):
+    client.force_login(admin_user)
+
+    response = client.get(f"/fleet/{tenant.slug}/scale/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="now-error"' in html and tenant.app_service_plan_id in html
