@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Router as StarletteRouter
 from starlette.types import Receive, Scope, Send
 
-from azure_emulator import control, directory, identity, lro, seed
+from azure_emulator import control, directory, identity, identity_routes, lro, seed
 from azure_emulator.arm import ARM_AUDIENCE, ArmRequest, Route, Router, RouteTable, normalise_region
 from azure_emulator.config import EmulatorConfig
 from azure_emulator.errors import ArmError
@@ -73,7 +73,7 @@ class Emulator:
                 kv_routers.append(module.keyvault_router)
         self.arm_routes = RouteTable(arm_routers)
         self.keyvault_routes = RouteTable(kv_routers)
-        self.identity_app = StarletteRouter(routes=identity.routes(self))
+        self.identity_app = StarletteRouter(routes=identity_routes.routes(self))
         self.control_app = StarletteRouter(routes=control.routes(self))
         self._flush_task: asyncio.Task[None] | None = None
 
