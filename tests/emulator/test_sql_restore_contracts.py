@@ -135,13 +135,23 @@ def test_geo_and_dropped_databases_report_their_keys_only_when_expanded(fresh, s
     assert with_keys.keys_property
 
 
+def _mid_log_backup_interval(fresh) -> datetime:
+    """Move the emulator's clock to the middle of a five-minute log-backup interval and return
+    its time: at a wall-clock boundary "a second ago" is before the last log backup, not after."""
+    now = datetime.fromisoformat(fresh.control("POST", "clock", {"advance_seconds": 0})["now"])
+    shift = (150 - ((now.minute % 5) * 60 + now.second)) % 300
+    fresh.control("POST", "clock", {"advance_seconds": shift})
+    return now + timedelta(seconds=shift)
+
+
 def test_a_restore_after_the_last_log_backup_is_refused_and_creates_nothing(fresh, sql_client):
     tenant = fresh.tenants[0]
     client = sql_client(tenant["subscription_id"], retry_total=0)
     source = client.databases.get(*_where(tenant), tenant["database_name"])
+    now = _mid_log_backup_interval(fresh)
 
     with pytest.raises(HttpResponseError) as caught:
-        _restore(client, tenant, "db-too-recent", source, datetime.now(UTC) - timedelta(seconds=1))
+        _restore(client, tenant, "db-too-recent", source, now - timedelta(seconds=1))
 
     assert caught.value.status_code == 400
     assert caught.value.error.code == "InvalidLiveDatabase"  # not Managed Instance's code
