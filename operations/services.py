@@ -176,6 +176,18 @@ def approval_refusal(operation: Operation, user: User | AnonymousUser) -> str | 
     return None
 
 
+def awaiting_approval_by(user: User | AnonymousUser) -> Q:
+    """The operations `user` may approve now, as a database filter: `approval_refusal`'s rule
+    for many rows at once (tests/operations/test_approvals.py holds the two to each other)."""
+    if not user.has_perm(APPROVE_OPERATION):
+        return Q(pk__in=[])
+    return (
+        Q(state=Operation.State.AWAITING_APPROVAL)
+        & ~Q(requested_by_id=user.pk)
+        & (Q(approval_expires_at__isnull=True) | Q(approval_expires_at__gt=timezone.now()))
+    )
+
+
 def cancel_refusal(operation: Operation, user: User | AnonymousUser) -> str | None:
     """Why `user` may not cancel `operation` now, or None if they may (the step may still
     refuse: see `operation_cancel`)."""
@@ -224,6 +236,31 @@ def operation_approve(
         operation.refresh_from_db()
         operation_audit(operation, "operation.approved", actor=approver)
         operation_start_now(operation, enqueue)
+    return operation
+
+
+def operation_reject(*, operation: Operation, by: User, reason: str) -> Operation:
+    """An approver turns the request down and says why; it finishes as cancelled with nothing
+    done in Azure, and the requester is told (as for any cancellation)."""
+    refuse = approval_refusal(operation, by)
+    if refuse is None and not reason.strip():
+        refuse = "Say why you reject it: the requester is told, and it goes into the audit trail."
+    if refuse:
+        operation_audit(operation, "operation.reject", actor=by, outcome_="denied", reason=refuse)
+        raise OperationRefusedError(refuse)
+    who = by.get_full_name() or by.get_username()
+    if not operation_finish(
+        operation,
+        Operation.State.CANCELLED,
+        only_if=Q(state=Operation.State.AWAITING_APPROVAL),
+        actor=by,
+        action="operation.rejected",
+        cancelled_by=by,
+        cancel_requested_at=timezone.now(),
+        outcome=f"Rejected by {who}: {reason.strip()} {kind_of(operation.kind).untouched_outcome}",
+    ):
+        raise OperationRefusedError("This operation is no longer waiting for approval.")
+    operation.refresh_from_db()
     return operation
 
 

@@ -114,6 +114,13 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         # POST only (tests/monitoring/test_refresh_buttons.py).
         ("monitoring:refresh-fleet", "/monitoring/refresh"): dict.fromkeys(PERSONAS, 405),
         ("monitoring:refresh-tenant", "/monitoring/refresh/acme"): dict.fromkeys(PERSONAS, 405),
+        ("operations:approvals", "/operations/approvals/"): only(*ADMIN),
+        ("operations:approvals-approve", f"/operations/approvals/{objects['operation']}/approve"): (
+            dict.fromkeys(PERSONAS, 405)
+        ),
+        ("operations:approvals-reject", f"/operations/approvals/{objects['operation']}/reject"): (
+            dict.fromkeys(PERSONAS, 405)
+        ),
         ("operations:detail", f"/operations/{objects['operation']}/"): answer(200),
         ("operations:progress", f"/operations/{objects['operation']}/progress"): answer(200),
         ("operations:approve", f"/operations/{objects['operation']}/approve"): dict.fromkeys(
