@@ -21,6 +21,10 @@ IDENTITY_FILE = "identity.json"
 SIGNING_KEY_FILE = "signing-key.pem"
 
 APP_ROLES = ("Portal.Support", "Portal.AccountManager", "Portal.Admin")
+# The portal's JSON API (same app registration, App ID URI ``api://<client id>``): app roles
+# granted to daemon apps, and delegated scopes people consent to for scripts acting as them.
+API_APP_ROLES = ("Fleet.Read", "Operations.Request", "Operations.Approve")
+API_SCOPES = ("Operations.Read", "Operations.ReadWrite")
 
 
 @dataclass
@@ -35,6 +39,18 @@ class Person:
 
 
 @dataclass
+class ClientApp:
+    """A daemon app registered in the directory, with the portal API's app roles granted to it
+    (an admin's consent to application permissions)."""
+
+    name: str
+    client_id: str
+    client_secret: str
+    service_principal_oid: str
+    api_roles: list[str]
+
+
+@dataclass
 class Directory:
     tenant_id: str
     client_id: str
@@ -43,6 +59,7 @@ class Directory:
     control_token: str
     people: list[Person]
     redirect_uris: list[str] = field(default_factory=list)
+    client_apps: list[ClientApp] = field(default_factory=list)
     signing_key: rsa.RSAPrivateKey | None = None
 
     @property
@@ -58,6 +75,9 @@ class Directory:
 
     def person(self, oid: str) -> Person | None:
         return next((p for p in self.people if p.oid == oid), None)
+
+    def client_app(self, client_id: str) -> ClientApp | None:
+        return next((a for a in self.client_apps if a.client_id == client_id), None)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,6 +123,26 @@ def _people(rng: random.Random) -> list[Person]:
     ]
 
 
+def _client_apps(seed: int) -> list[ClientApp]:
+    """The demo's automation apps: one per kind of caller the API serves, and one that was
+    registered but never granted a role (its tokens carry no ``roles`` claim)."""
+    # A separate generator, so adding apps does not change the people's ids.
+    rng = random.Random(f"identity-apps-{seed}")  # noqa: S311 - ids, not secrets
+
+    def guid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    grants: tuple[tuple[str, list[str]], ...] = (
+        ("Fleetwise Status Board", ["Fleet.Read"]),
+        ("Fleetwise Runbooks", ["Fleet.Read", "Operations.Request"]),
+        ("Fleetwise Change Approver", ["Fleet.Read", "Operations.Approve"]),
+        ("Fleetwise Sandbox", []),
+    )
+    return [
+        ClientApp(name, guid(), secrets.token_urlsafe(30), guid(), roles) for name, roles in grants
+    ]
+
+
 def load_or_create(state_dir: Path, seed: int) -> Directory:
     """Read the directory, or create it: ids derive from the seed, secrets are random."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -111,11 +151,18 @@ def load_or_create(state_dir: Path, seed: int) -> Directory:
     if path.exists() and key_path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
         data["people"] = [Person(**p) for p in data["people"]]
+        apps = data.pop("client_apps", None)
         directory = Directory(**data)
+        # A directory saved before the automation apps existed gains them now.
+        directory.client_apps = (
+            [ClientApp(**a) for a in apps] if apps is not None else _client_apps(seed)
+        )
         loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise TypeError(f"{key_path} does not hold an RSA key")
         directory.signing_key = loaded
+        if apps is None:
+            save(state_dir, directory)
         return directory
     rng = random.Random(f"identity-{seed}")  # noqa: S311 - ids, not secrets
 
@@ -129,6 +176,7 @@ def load_or_create(state_dir: Path, seed: int) -> Directory:
         service_principal_oid=guid(),
         control_token=secrets.token_urlsafe(24),
         people=_people(rng),
+        client_apps=_client_apps(seed),
         signing_key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
     )
     save(state_dir, directory)

@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from azure_emulator.directory import Directory, Person, kid_of, save_signing_key
+from azure_emulator.directory import ClientApp, Directory, Person, kid_of, save_signing_key
 
 if TYPE_CHECKING:
     from azure_emulator.runtime import Emulator
@@ -105,21 +105,30 @@ class Identity:
             "uti": secrets.token_urlsafe(16),
         }
 
-    def app_token(self, scope: str) -> tuple[str, str]:
-        """A client-credentials access token: (token, audience)."""
+    def app_token(self, scope: str, client: ClientApp | None = None) -> tuple[str, str]:
+        """A client-credentials access token: (token, audience).
+
+        ``client`` is a daemon app (None: the portal itself). A token for the portal's API
+        carries the app roles granted to the caller in ``roles``; the ``idtyp`` optional claim
+        says it is an app-only token, which a resource needs to tell it from a person's."""
         aud = _audience_of(scope, self.directory.client_id)
-        sp = self.directory.service_principal_oid
+        client_id = client.client_id if client else self.directory.client_id
+        sp = client.service_principal_oid if client else self.directory.service_principal_oid
         claims = self._base_claims(aud)
         claims.update(
             {
                 "oid": sp,
                 "sub": sp,
-                "azp": self.directory.client_id,
-                "appid": self.directory.client_id,
+                "azp": client_id,
+                "appid": client_id,
+                "azpacr": "1",  # authenticated with a client secret
                 "idtyp": "app",
-                "roles": [],
             }
         )
+        roles = list(client.api_roles) if client and aud == self.directory.client_id else []
+        if roles or client is None:
+            # Entra leaves ``roles`` out when the caller holds no role on the resource.
+            claims["roles"] = roles
         return self._sign(claims), aud
 
     def user_tokens(self, person: Person, scope: list[str], nonce: str | None) -> dict[str, Any]:
@@ -142,7 +151,10 @@ class Identity:
         access = self._base_claims(aud)
         access.update(person_claims)
         access.update(
-            {"azp": self.directory.client_id, "scp": " ".join(resource_scopes) or "User.Read"}
+            {
+                "azp": self.directory.client_id,
+                "scp": " ".join(_scope_claim(s) for s in resource_scopes) or "User.Read",
+            }
         )
         identity_claims = self._base_claims(self.directory.client_id)
         identity_claims.update(person_claims)
@@ -267,6 +279,12 @@ def _audience_of(scope: str, client_id: str) -> str:
     # Drop the last segment: ``.default`` or a delegated permission name.
     resource = scope.rsplit("/", 1)[0]
     return client_id if resource == f"api://{client_id}" else resource
+
+
+def _scope_claim(scope: str) -> str:
+    """``scp`` holds a delegated permission's value without the resource (``api://…/X`` → ``X``)."""
+    value = scope.rsplit("/", 1)[-1]
+    return value if "://" in scope else scope
 
 
 def _jwk(public_key: rsa.RSAPublicKey) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from azure_emulator.directory import Directory, Person
+from azure_emulator.directory import API_SCOPES, Directory, Person
 from azure_emulator.identity import CODE_LIFETIME, TOKEN_LIFETIME, AuthCode, Identity
 from azure_emulator.plain_routes import PlainRoute, PlainRouter
 
@@ -193,6 +193,39 @@ def _authorize_refusal(directory: Directory, params: dict[str, str]) -> Response
                 "error_description": "Only response_type=code is supported.",
             },
         )
+    missing = _undefined_api_scopes(params.get("scope", "").split(), directory)
+    if missing:
+        return _finish(
+            params,
+            {
+                "error": "invalid_client",
+                "error_description": f"AADSTS650053: The application asked for scope "
+                f"'{missing[0]}' that doesn't exist on the resource.",
+            },
+        )
+    return None
+
+
+def _undefined_api_scopes(scopes: list[str], directory: Directory) -> list[str]:
+    """Delegated permissions asked of the portal's API that it does not expose."""
+    prefix = f"api://{directory.client_id}/"
+    return [
+        s[len(prefix) :]
+        for s in scopes
+        if s.startswith(prefix) and s[len(prefix) :] not in (*API_SCOPES, ".default")
+    ]
+
+
+def _unknown_api_resource(scope: str, directory: Directory) -> JSONResponse | None:
+    """Only the portal's own App ID URI is an ``api://`` resource the directory knows."""
+    resource = scope.rsplit("/", 1)[0]
+    if resource.startswith("api://") and resource != f"api://{directory.client_id}":
+        return _oauth_error(
+            "invalid_resource",
+            f"The resource principal named {resource} was not found in the tenant.",
+            400,
+            500011,
+        )
     return None
 
 
@@ -224,16 +257,26 @@ async def token(emulator: Emulator, request: Request) -> Response:
         decoded = base64.b64decode(basic[6:]).decode()
         client_id, _, secret = decoded.partition(":")
     directory = emulator.directory
-    if client_id != directory.client_id:
+    daemon = directory.client_app(client_id)
+    if client_id != directory.client_id and daemon is None:
         return _oauth_error(
             "unauthorized_client",
             f"Application with identifier '{client_id}' was not found in the directory.",
             400,
             700016,
         )
-    if not secrets.compare_digest(secret, directory.client_secret):
+    expected = daemon.client_secret if daemon else directory.client_secret
+    if not secrets.compare_digest(secret, expected):
         return _oauth_error("invalid_client", "Invalid client secret provided.", 401, 7000215)
     grant = form.get("grant_type", "")
+    if daemon is not None and grant != "client_credentials":
+        # The automation apps are confidential daemon clients: no user flows.
+        return _oauth_error(
+            "unauthorized_client",
+            "The client application is not allowed to use this grant type.",
+            400,
+            700025,
+        )
     redeem = GRANTS.get(grant)
     if redeem is None:
         return _oauth_error(
@@ -253,7 +296,10 @@ def _client_credentials(emulator: Emulator, form: dict[str, str], client_id: str
             400,
             1002012,
         )
-    access, _ = emulator.identity.app_token(scope[0])
+    refusal = _unknown_api_resource(scope[0], emulator.directory)
+    if refusal is not None:
+        return refusal
+    access, _ = emulator.identity.app_token(scope[0], emulator.directory.client_app(client_id))
     return JSONResponse(
         {
             "token_type": "Bearer",

@@ -127,6 +127,21 @@ class Emulator:
             "client_id": self.directory.client_id,
             "client_secret": self.directory.client_secret,
             "app_roles": list(directory.APP_ROLES),
+            # The portal's JSON API: its App ID URI and the automation apps allowed to call it.
+            "api": {
+                "app_id_uri": f"api://{self.directory.client_id}",
+                "scopes": list(directory.API_SCOPES),
+                "app_roles": list(directory.API_APP_ROLES),
+                "clients": [
+                    {
+                        "name": app.name,
+                        "client_id": app.client_id,
+                        "client_secret": app.client_secret,
+                        "roles": app.api_roles,
+                    }
+                    for app in self.directory.client_apps
+                ],
+            },
             "subscription_ids": [s["subscription_id"] for s in info.get("subscriptions", [])],
             "ca_bundle": str((cfg.state_dir / "ca.pem").resolve()),
             "control_url": f"{cfg.arm_base}/_emulator",

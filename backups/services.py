@@ -52,10 +52,15 @@ CREATE_MODES = {
 
 
 class RestoreRefusedError(Exception):
-    def __init__(self, message: str, readings: tuple[datetime, ...] = ()) -> None:
+    """`field` names the input at fault when one is (the JSON API reports it), else ""."""
+
+    def __init__(
+        self, message: str, readings: tuple[datetime, ...] = (), *, field: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.readings = readings
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -169,9 +174,9 @@ def restore_plan(
     if not user.has_perm(REQUEST_RESTORE):
         raise RestoreRefusedError("You do not have permission to request restores.")
     if request.mode not in MODES:
-        raise RestoreRefusedError("Choose a restore mode: in parallel or in place.")
+        raise RestoreRefusedError("Choose a restore mode: in parallel or in place.", field="mode")
     if request.source not in SOURCES:
-        raise RestoreRefusedError("Choose what to restore from.")
+        raise RestoreRefusedError("Choose what to restore from.", field="source")
     now = now or timezone.now()
     zone = portal_zone()
     active = Operation.objects.filter(tenant=tenant, state__in=Operation.ACTIVE_STATES).first()
@@ -212,11 +217,12 @@ def restore_plan(
             if part is None:
                 raise RestoreRefusedError(
                     f"No database of {tenant.display_name}'s lineage has backups for "
-                    f"{describe(moment, zone)}. Restorable: {describe_parts(parts, zone)}."
+                    f"{describe(moment, zone)}. Restorable: {describe_parts(parts, zone)}.",
+                    field="when",
                 )
             source_id, source_name = part.database_id, part.database_name
         except RestoreTimeError as exc:
-            raise RestoreRefusedError(exc.message, exc.readings) from exc
+            raise RestoreRefusedError(exc.message, exc.readings, field="when") from exc
         parameters.update(point_in_time=moment.isoformat(), source_database_id=source_id)
         checks.append(("Source", f"{source_name} as it was at {describe(moment, zone)}"))
         checks.append(("Restore window", describe_parts(parts, zone)))
@@ -225,7 +231,9 @@ def restore_plan(
         backups = {b.id.lower(): b for b in _lineage_ltr_backups(live, kept)}
         backup = backups.get(request.long_term_backup_id.lower())
         if backup is None:
-            raise RestoreRefusedError("Choose one of the tenant's long-term backups.")
+            raise RestoreRefusedError(
+                "Choose one of the tenant's long-term backups.", field="long_term_backup_id"
+            )
         moment = backup.backup_time
         parameters.update(long_term_retention_backup_id=backup.id)
         checks.append(("Source", f"long-term backup of {describe(backup.backup_time, zone)}"))
@@ -234,7 +242,8 @@ def restore_plan(
         chosen = dropped.get(request.dropped_database_id.lower())
         if chosen is None:
             raise RestoreRefusedError(
-                "Choose one of the server's deleted databases that can be restored."
+                "Choose one of the server's deleted databases that can be restored.",
+                field="dropped_database_id",
             )
         moment = chosen.deletion_date
         parameters.update(restorable_dropped_database_id=chosen.id)

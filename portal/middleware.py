@@ -92,6 +92,8 @@ class AnonymousWritesRefused:
     break-glass form and sign-out accept anonymous writes."""
 
     OPEN_TO_ANONYMOUS = ("/auth/break-glass/", "/auth/sign-out/")
+    # The JSON API authenticates every call by bearer token and refuses (and audits) itself.
+    OWN_AUTHENTICATION = ("/api/",)
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -101,6 +103,7 @@ class AnonymousWritesRefused:
             request.method not in ("GET", "HEAD", "OPTIONS")
             and not request.user.is_authenticated
             and request.path not in self.OPEN_TO_ANONYMOUS
+            and not request.path.startswith(self.OWN_AUTHENTICATION)
         ):
             from portal.views import permission_denied
 

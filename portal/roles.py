@@ -75,3 +75,20 @@ def groups_for_app_roles(roles: Iterable[str]) -> set[str]:
     """The groups a person holds for the app roles in their ID token; unknown roles give nothing."""
     mapping = app_role_groups()
     return {mapping[role] for role in roles if role in mapping}
+
+
+# The JSON API (docs/api.md). Daemon apps hold app roles of the portal's API, each granting
+# exact permissions; they never join the staff groups and cannot open the pages or the admin.
+API_APP_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "Fleet.Read": (VIEW_TENANT,),
+    "Operations.Request": (VIEW_TENANT, REQUEST_RESTORE),
+    "Operations.Approve": (VIEW_TENANT, APPROVE_OPERATION),
+}
+# Delegated scopes a person's token may carry: reading, or also acting (as far as their role goes).
+API_SCOPE_READ = "Operations.Read"
+API_SCOPE_READ_WRITE = "Operations.ReadWrite"
+
+
+def permissions_for_api_app_roles(roles: Iterable[str]) -> set[str]:
+    """The permissions an app holds for the API app roles in its token; unknown roles give none."""
+    return {permission for role in roles for permission in API_APP_ROLE_PERMISSIONS.get(role, ())}

@@ -8,9 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit import audit_record
+from portal.azure.api_tokens import ApiCaller
 from portal.azure.entra import SignedInIdentity
 from portal.models import StaffProfile
-from portal.roles import GROUP_PERMISSIONS, groups_for_app_roles
+from portal.roles import (
+    GROUP_PERMISSIONS,
+    groups_for_app_roles,
+    permissions_for_api_app_roles,
+)
 
 
 class NoPortalAccessError(Exception):
@@ -104,3 +109,90 @@ def staff_profile_save(
             },
         )
     return profile
+
+
+def api_caller_user(*, caller: ApiCaller) -> User:
+    """The portal user a validated API token acts as (docs/api.md).
+
+    A person is matched by object id and their groups follow the token's app roles, as at
+    sign-in (written only when they changed). An app gets a user of its own, holding exactly
+    the permissions of its API app roles. Raises NoPortalAccessError when nothing maps, or the
+    account was deactivated in the portal."""
+    user = _api_person(caller) if caller.kind == "user" else _api_app(caller)
+    if not user.is_active:
+        raise NoPortalAccessError("This account is deactivated in the portal.")
+    return user
+
+
+def _profile(caller: ApiCaller) -> StaffProfile | None:
+    return (
+        StaffProfile.objects.select_related("user")
+        .filter(entra_tid=caller.tid, entra_oid=caller.oid)
+        .first()
+    )
+
+
+def _api_person(caller: ApiCaller) -> User:
+    wanted = groups_for_app_roles(caller.roles)
+    profile = _profile(caller)
+    if profile is not None and wanted:
+        held = set(profile.user.groups.values_list("name", flat=True))
+        if held == wanted:
+            return profile.user
+    return staff_sign_in(
+        identity=SignedInIdentity(
+            oid=caller.oid,
+            tid=caller.tid,
+            name=caller.name,
+            username=caller.username,
+            roles=caller.roles,
+        )
+    )
+
+
+def _permission_names(user: User) -> set[str]:
+    return {
+        f"{app_label}.{codename}"
+        for app_label, codename in user.user_permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+def _api_app(caller: ApiCaller) -> User:
+    wanted = permissions_for_api_app_roles(caller.roles)
+    if not wanted:
+        raise NoPortalAccessError(
+            "The calling app holds none of the portal API's app roles "
+            "(Fleet.Read, Operations.Request, Operations.Approve)."
+        )
+    profile = _profile(caller)
+    if profile is not None and _permission_names(profile.user) == wanted:
+        return profile.user
+    with transaction.atomic():
+        if profile is None:
+            user = get_user_model().objects.create_user(username=f"app:{caller.client_id}"[:150])
+            user.set_unusable_password()
+            user.first_name = "App"
+            user.save()
+            profile = StaffProfile.objects.create(
+                user=user, entra_tid=caller.tid, entra_oid=caller.oid
+            )
+        user = profile.user
+        permissions = []
+        for name in sorted(wanted):
+            app_label, codename = name.split(".")
+            permissions.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        user.user_permissions.set(permissions)
+        audit_record(
+            action="api.app_permissions",
+            actor=user,
+            details={
+                "client_id": caller.client_id,
+                "roles": sorted(caller.roles),
+                "permissions": sorted(wanted),
+            },
+        )
+    return user

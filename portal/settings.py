@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "csp",
+    "ninja",
     "portal",
     "tenants",
     "operations",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "keys",
     "scaling",
     "dr",
+    "api",
 ]
 
 MIDDLEWARE = [

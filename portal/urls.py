@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from api.api import api
 from portal import views
 
 handler403 = "portal.views.permission_denied"
@@ -28,5 +29,6 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("notifications/", include("notifications.urls")),
     path("dr/", include("dr.urls")),
+    path("api/v1/", api.urls),
     path("", admin.site.urls),
 ]

@@ -233,3 +233,14 @@ def sign_out_url(*, post_logout_redirect_uri: str) -> str:
     """Entra's end-session endpoint, which brings the browser back to the portal afterwards."""
     endpoint = str(_provider().metadata()["end_session_endpoint"])
     return f"{endpoint}?{urlencode({'post_logout_redirect_uri': post_logout_redirect_uri})}"
+
+
+def provider_signing_key(kid: str) -> jwt.PyJWK:
+    """The identity provider's published key `kid`, from the cached JWKS (fetched again when the
+    key is unknown: Entra rolls its keys). Raises SignInError for a key it does not publish."""
+    return _provider().signing_key(kid)
+
+
+def provider_issuer() -> str:
+    """The issuer Entra puts in v2.0 tokens for the portal's tenant (from its OIDC metadata)."""
+    return str(_provider().metadata()["issuer"])

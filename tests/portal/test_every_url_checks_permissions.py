@@ -138,6 +138,7 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
             PERSONAS, 405
         ),
     }
+    table.update(_api_rows(objects))
     table.update(
         model_rows(
             "tenants/tenant", objects["tenant"], view=STAFF, add=ADMIN, change=ADMIN, delete=ADMIN
@@ -162,6 +163,30 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
             )
         )
     return table
+
+
+def _api_rows(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, int]]:
+    """The JSON API answers a session with 401: only a bearer token counts there (tests/api
+    checks every endpoint with tokens of every role). Its schema and docs are for staff."""
+    operation = objects["operation"]
+    return {
+        ("api-v1:api-root", "/api/v1/"): dict.fromkeys(PERSONAS, 404),
+        ("api-v1:openapi-json", "/api/v1/openapi.json"): answer(200),
+        ("api-v1:openapi-view", "/api/v1/docs"): answer(200),
+        ("api-v1:tenant_list", "/api/v1/tenants"): dict.fromkeys(PERSONAS, 401),
+        ("api-v1:tenant_get", "/api/v1/tenants/acme"): dict.fromkeys(PERSONAS, 401),
+        ("api-v1:operation_list", "/api/v1/operations"): dict.fromkeys(PERSONAS, 401),
+        ("api-v1:operation_get", f"/api/v1/operations/{operation}"): dict.fromkeys(PERSONAS, 401),
+        # POST only.
+        ("api-v1:operation_approve_call", f"/api/v1/operations/{operation}/approve"): (
+            dict.fromkeys(PERSONAS, 405)
+        ),
+        ("api-v1:operation_cancel_call", f"/api/v1/operations/{operation}/cancel"): (
+            dict.fromkeys(PERSONAS, 405)
+        ),
+        ("api-v1:restore_plan_call", "/api/v1/restores/plan"): dict.fromkeys(PERSONAS, 405),
+        ("api-v1:restore_request_call", "/api/v1/restores"): dict.fromkeys(PERSONAS, 405),
+    }
 
 
 def url_keys() -> set[str]:
