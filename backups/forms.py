@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 
 from backups.models import RestoreSnapshot
-from backups.restore_time import describe
+from backups.restore_time import FORMATS_SHOWN, describe
 from backups.services import RestorePlan, RestoreRequest
 from portal.times import portal_zone
 from tenants.models import Tenant
@@ -22,9 +22,10 @@ CONFIRMATION_MAX_AGE_SECONDS = 15 * 60
 
 
 def reading_value(moment: datetime) -> str:
-    """A UTC instant as a `datetime-local` input value (seconds only when there are some)."""
+    """A UTC instant as the time field takes it, ISO with a space (seconds only when there
+    are some)."""
     utc = moment.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M}" if utc.second == 0 else f"{utc:%Y-%m-%dT%H:%M:%S}"
+    return f"{utc:%Y-%m-%d %H:%M}" if utc.second == 0 else f"{utc:%Y-%m-%d %H:%M:%S}"
 
 
 class RestoreForm(forms.Form):
@@ -48,10 +49,20 @@ class RestoreForm(forms.Form):
         widget=forms.RadioSelect,
         initial="point_in_time",
     )
+    # A plain text field: a browser's datetime-local picker follows the browser's locale
+    # (12-hour, month first in a US build), which is how wrong restore times get typed.
     when = forms.CharField(
         label="Time",
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+        help_text=f"{FORMATS_SHOWN}.",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "02/12/2026 05:54",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "size": 22,
+            }
+        ),
     )
     zone = forms.ChoiceField(
         label="The time is",

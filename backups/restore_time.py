@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 
 from portal.times import local_and_utc
 
-_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+# Day-month-year as people here write dates, and ISO; always 24-hour. "02/12/2026" is the
+# 2nd of December: a US-style month-first reading is never tried, so nothing is guessed.
+_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+)
+FORMATS_SHOWN = "DD/MM/YYYY HH:MM or YYYY-MM-DD HH:MM, 24-hour, seconds optional"
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
@@ -38,14 +46,15 @@ def describe(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def _parse_naive(text: str) -> datetime:
-    cleaned = text.strip().replace("T", " ")
+    cleaned = " ".join(text.strip().replace("T", " ").split())
     for fmt in _FORMATS:
         try:
             return datetime.strptime(cleaned, fmt)  # noqa: DTZ007 - zone applied by the caller
         except ValueError:
             continue
     raise RestoreTimeError(
-        f"“{text}” is not a time this form understands: use YYYY-MM-DD HH:MM (seconds optional)."
+        f"“{text}” is not a time this form understands: use {FORMATS_SHOWN} "
+        "(for example 02/12/2026 05:54 or 2026-12-02 05:54)."
     )
 
 
@@ -100,6 +109,24 @@ def _parse_to_utc(text: str, *, zone: ZoneInfo, in_utc: bool) -> datetime:
         return parsed.astimezone(UTC)
     naive = _parse_naive(text)
     return naive.replace(tzinfo=UTC) if in_utc else resolve_local(naive, zone)
+
+
+def preview(moment: datetime, zone: ZoneInfo) -> str:
+    """'= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC': what a typed time means, shown under
+    the field before the form is sent (seconds only when there are some)."""
+    clock = "%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S"
+    local = moment.astimezone(zone)
+    return f"= {local:{clock}} {local.tzname()} = {moment.astimezone(UTC):{clock}} UTC"
+
+
+def preview_of(text: str, *, zone: ZoneInfo, in_utc: bool) -> tuple[str, str]:
+    """(preview, refusal) for what is typed so far: one of them is empty, both when nothing is."""
+    if not text.strip():
+        return "", ""
+    try:
+        return preview(parse_restore_time(text, zone=zone, in_utc=in_utc), zone), ""
+    except RestoreTimeError as error:
+        return "", error.message
 
 
 def check_in_window(

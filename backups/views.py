@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from backups.forms import Confirmation, RestoreForm, reading_value
 from backups.models import RestoreSnapshot
+from backups.restore_time import preview_of
 from backups.selectors import restore_snapshot_for
 from backups.services import (
     RestoreRefusedError,
@@ -23,6 +24,7 @@ from backups.services import (
 )
 from portal.pages import render_page
 from portal.roles import REQUEST_RESTORE
+from portal.times import portal_zone
 from tenants.models import Tenant
 from tenants.selectors import tenant_for_user
 
@@ -41,6 +43,7 @@ def _form_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {
+        **_preview_context(form),
         "tenant": tenant,
         "form": form,
         "snapshot": snapshot,
@@ -57,6 +60,15 @@ def _form_page(
         title=f"Restore {tenant.display_name}",
         status=status,
     )
+
+
+def _preview_context(form: RestoreForm) -> dict[str, str]:
+    """The time's preview as the page is drawn (htmx keeps it current as the person types)."""
+    values = form.data if form.is_bound else form.initial
+    preview, error = preview_of(
+        str(values.get("when") or ""), zone=portal_zone(), in_utc=values.get("zone") == "utc"
+    )
+    return {"preview": preview, "preview_error": error}
 
 
 def _lists_backup(snapshot: RestoreSnapshot | None, backup_id: str) -> bool:
@@ -176,3 +188,18 @@ def restore_snapshot(request: HttpRequest, slug: str) -> HttpResponse:
         ),
     }
     return render(request, "backups/_snapshot.html", context)
+
+
+@require_safe
+@login_required
+@permission_required(REQUEST_RESTORE, raise_exception=True)
+def restore_time_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """What the typed time means, in the portal's zone and in UTC (htmx, as it is typed)."""
+    tenant_for_user(request.user, slug)  # who may see the form may see its preview
+    preview, error = preview_of(
+        request.GET.get("when", ""),
+        zone=portal_zone(),
+        in_utc=request.GET.get("zone") == "utc",
+    )
+    context = {"preview": preview, "preview_error": error}
+    return render(request, "backups/_when_preview.html", context)

@@ -87,6 +87,7 @@ def series(values: dict[str, Any] | None, metric: str) -> Any:
 
 @register.filter
 def restore_reading(value: datetime | str | None) -> str:
-    """The restore form's reading (UTC, `datetime-local`) for a moment: the shortcut's value."""
+    """The restore form's reading (UTC, as the time field takes it) for a moment: the
+    shortcut's value."""
     moment = _moment(value)
     return reading_value(moment) if moment else ""

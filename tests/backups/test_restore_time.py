@@ -18,6 +18,8 @@ from backups.restore_time import (
     check_in_window,
     describe,
     parse_restore_time,
+    preview,
+    preview_of,
     resolve_local,
 )
 
@@ -57,12 +59,98 @@ def test_an_explicit_offset_wins_over_the_chosen_zone():
 
 
 @pytest.mark.parametrize(
-    "text", ["", "yesterday", "29/11/2026 13:30", "2026-13-01 00:00", "2026-11-29 25:00"]
+    "text",
+    [
+        "02/12/2026 05:54",
+        "2/12/2026 5:54",
+        "02/12/2026 05:54:00",
+        "2026-12-02 05:54",
+        "2026-12-02T05:54",
+        "  02/12/2026   05:54 ",
+    ],
 )
-def test_unreadable_input_is_refused_with_the_expected_format(text):
+def test_day_month_year_and_iso_read_the_same_24_hour_time(text):
+    # 2 December is daylight saving time in Sydney (UTC+11).
+    assert parse_restore_time(text, zone=SYDNEY, in_utc=False) == datetime(
+        2026, 12, 1, 18, 54, tzinfo=UTC
+    )
+
+
+def test_a_date_is_read_day_first_never_month_first():
+    # 03/04 is the 3rd of April (daylight saving until 5 April: UTC+11), not the 4th of March.
+    assert parse_restore_time("03/04/2026 10:00", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 4, 2, 23, 0, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "11/29/2026 13:30",  # month first: there is no 29th month
+        "2026-11-29 1:30 PM",
+        "29/11/26 13:30",
+        "2026-13-01 00:00",
+        "2026-11-29 25:00",
+    ],
+)
+def test_unreadable_input_is_refused_with_the_accepted_formats(text):
     with pytest.raises(RestoreTimeError) as excinfo:
         parse_restore_time(text, zone=SYDNEY, in_utc=False)
-    assert "YYYY-MM-DD HH:MM" in excinfo.value.message or "Enter the time" in excinfo.value.message
+    message = excinfo.value.message
+    assert "DD/MM/YYYY HH:MM or YYYY-MM-DD HH:MM" in message or "Enter the time" in message
+
+
+def test_a_skipped_time_typed_day_first_is_refused_like_an_iso_one():
+    with pytest.raises(RestoreTimeError) as excinfo:
+        parse_restore_time("04/10/2026 02:00", zone=SYDNEY, in_utc=False)
+    assert "does not exist in Australia/Sydney" in excinfo.value.message
+    assert "2026-10-03 15:00:00 UTC or 2026-10-03 16:00:00 UTC" in excinfo.value.message
+
+
+def test_a_repeated_time_typed_day_first_is_refused_at_both_edges_of_the_hour():
+    for text in ("05/04/2026 02:00", "05/04/2026 02:59:59"):
+        with pytest.raises(RestoreTimeError) as excinfo:
+            parse_restore_time(text, zone=SYDNEY, in_utc=False)
+        assert "happened twice in Australia/Sydney" in excinfo.value.message
+    # 03:00 exists once (AEST, after the change); 01:59 once (AEDT, before it).
+    assert parse_restore_time("05/04/2026 03:00", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 4, 4, 17, 0, tzinfo=UTC
+    )
+    assert parse_restore_time("05/04/2026 01:59", zone=SYDNEY, in_utc=False) == datetime(
+        2026, 4, 4, 14, 59, tzinfo=UTC
+    )
+
+
+def test_a_utc_time_is_never_ambiguous_even_in_the_repeated_local_hour():
+    assert parse_restore_time("04/04/2026 15:30", zone=SYDNEY, in_utc=True) == datetime(
+        2026, 4, 4, 15, 30, tzinfo=UTC
+    )
+
+
+def test_the_preview_reads_local_then_utc_as_the_person_will_see_it():
+    moment = datetime(2026, 12, 1, 18, 54, tzinfo=UTC)
+    assert preview(moment, SYDNEY) == "= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC"
+    assert preview(moment.replace(second=7), SYDNEY) == (
+        "= 2026-12-02 05:54:07 AEDT = 2026-12-01 18:54:07 UTC"
+    )
+    winter = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
+    assert preview(winter, SYDNEY) == "= 2026-07-01 10:00 AEST = 2026-07-01 00:00 UTC"
+
+
+def test_the_preview_of_what_is_typed_says_what_it_means_or_why_not():
+    assert preview_of("02/12/2026 05:54", zone=SYDNEY, in_utc=False) == (
+        "= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC",
+        "",
+    )
+    assert preview_of("01/12/2026 18:54", zone=SYDNEY, in_utc=True) == (
+        "= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC",
+        "",
+    )
+    assert preview_of("", zone=SYDNEY, in_utc=False) == ("", "")
+    shown, refused = preview_of("04/10/2026 02:30", zone=SYDNEY, in_utc=False)
+    assert shown == "" and "does not exist in Australia/Sydney" in refused
 
 
 def test_a_time_skipped_when_daylight_saving_began_is_refused_with_both_utc_readings():

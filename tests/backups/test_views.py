@@ -39,7 +39,7 @@ def tenant(azure_emulator, settings):
 
 
 def local(moment):
-    return moment.astimezone(SYDNEY).strftime("%Y-%m-%dT%H:%M")
+    return moment.astimezone(SYDNEY).strftime("%d/%m/%Y %H:%M")
 
 
 def form_data(**overrides):
@@ -77,7 +77,11 @@ def test_the_form_asks_the_worker_for_a_fresh_restore_window_and_polls_for_it(
     snapshot = RestoreSnapshot.objects.get(tenant=tenant)
     assert snapshot.requested_at is not None and not snapshot.is_fresh
     page = response.content.decode()
-    assert 'type="datetime-local"' in page
+    # A plain text field with its formats beside it, not the browser's locale-bound picker.
+    assert 'type="datetime-local"' not in page
+    assert 'name="when"' in page and 'placeholder="02/12/2026 05:54"' in page
+    assert "DD/MM/YYYY HH:MM or YYYY-MM-DD HH:MM, 24-hour" in page
+    assert f'hx-get="/fleet/{tenant.slug}/restore/preview"' in page
     assert "local (Australia/Sydney)" in page
     assert f'hx-get="/fleet/{tenant.slug}/restore/snapshot"' in page
     assert 'hx-trigger="every 2s"' in page
@@ -120,17 +124,17 @@ def test_it_refuses_a_local_time_skipped_by_daylight_saving_and_offers_both_utc_
     assert response.status_code == 400
     page = response.content.decode()
     assert "does not exist in Australia/Sydney" in page
-    assert 'name="reading" value="2025-10-04T15:30"' in page
-    assert 'name="reading" value="2025-10-04T16:30"' in page
+    assert 'name="reading" value="2025-10-04 15:30"' in page
+    assert 'name="reading" value="2025-10-04 16:30"' in page
     assert not Operation.objects.exists()
 
     # Choosing a reading fills the form in again, in UTC, keeping the rest.
     chosen = client.post(
-        restore_url(tenant), form_data(when="2025-10-05T02:30", reading="2025-10-04T15:30")
+        restore_url(tenant), form_data(when="2025-10-05T02:30", reading="2025-10-04 15:30")
     )
     assert chosen.status_code == 200
     form = chosen.context["form"]
-    assert form["when"].value() == "2025-10-04T15:30"
+    assert form["when"].value() == "2025-10-04 15:30"
     assert form["zone"].value() == "utc"
     assert form["reason"].value() == "Customer deleted invoices by mistake"
     assert not Operation.objects.exists()
@@ -272,3 +276,31 @@ def test_a_time_at_the_edge_of_the_calendar_is_refused_on_the_form(
     assert response.status_code == 400
     assert 'id="refusal"' in response.content.decode()
     assert not Operation.objects.exists()
+
+
+def test_the_preview_says_what_a_typed_time_means_in_the_portals_zone_and_utc(
+    client, support, tenant
+):
+    client.force_login(support)
+    url = f"/fleet/{tenant.slug}/restore/preview"
+    answer = client.get(url, {"when": "02/12/2026 05:54", "zone": "local"})
+    assert answer.status_code == 200
+    assert "= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC" in answer.content.decode()
+    utc = client.get(url, {"when": "2026-12-01 18:54", "zone": "utc"}).content.decode()
+    assert "= 2026-12-02 05:54 AEDT = 2026-12-01 18:54 UTC" in utc
+    skipped = client.get(url, {"when": "04/10/2026 02:30", "zone": "local"}).content.decode()
+    assert "does not exist in Australia/Sydney" in skipped and "when-preview-refused" in skipped
+    assert "<html" not in skipped
+
+
+def test_the_preview_is_drawn_with_the_page_when_the_form_comes_back(client, support, tenant):
+    client.force_login(support)
+    response = client.post(restore_url(tenant), form_data(when="yesterday at noon"))
+    page = response.content.decode()
+    assert re.search(r'id="when-preview"[^>]*>“yesterday at noon” is not a time', page)
+
+
+def test_the_preview_is_refused_to_people_who_cannot_restore(client, account_manager, tenant):
+    client.force_login(account_manager)
+    answer = client.get(f"/fleet/{tenant.slug}/restore/preview", {"when": "02/12/2026 05:54"})
+    assert answer.status_code == 403

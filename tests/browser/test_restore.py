@@ -71,7 +71,7 @@ def test_a_support_engineer_restores_a_tenant_in_parallel_to_a_local_time_and_se
     expect(page.locator("#earliest-restore-point")).to_be_visible(timeout=60_000)
     page.get_by_role("radio", name="In parallel").check()
     page.get_by_role("radio", name="A point in time").check()
-    page.get_by_label("Time (for a point in time)").fill(two_hours_ago.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Time (for a point in time)").fill(two_hours_ago.strftime("%d/%m/%Y %H:%M"))
     page.get_by_role("radio", name="local (Australia/Sydney)").check()
     page.get_by_label("Reason:").fill("Customer removed last week's invoices by mistake")
     page.get_by_label("Ticket:").fill("SUP-4711")

@@ -94,6 +94,7 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("tenants:operations", "/fleet/acme/operations"): answer(200),
         ("backups:restore", "/fleet/acme/restore/"): only("support", "admin_user"),
         ("backups:restore-snapshot", "/fleet/acme/restore/snapshot"): only("support", "admin_user"),
+        ("backups:restore-preview", "/fleet/acme/restore/preview"): only("support", "admin_user"),
         ("backups:restore-confirm", "/fleet/acme/restore/confirm"): dict.fromkeys(PERSONAS, 405),
         ("keys:rotate", "/fleet/acme/rotate-key/"): only("admin_user"),
         ("scaling:scale", "/fleet/acme/scale/"): only("admin_user"),
