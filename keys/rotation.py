@@ -16,9 +16,9 @@ from datetime import datetime
 from django.conf import settings
 
 from keys.inventory import key_inventory_collect
-from operations.context import StepContext, StepFailedError
+from operations.context import StepContext, StepFailedError, lro_settled
 from operations.fleet import ChildRequest, children_supervise
-from operations.kinds import OperationKind, Step, StepResult, Subject, Wait, register
+from operations.kinds import OperationKind, Step, StepResult, Subject, register
 from operations.models import Operation
 from portal.azure import keyvault, sql, tde
 from portal.azure.errors import AzureOperationError
@@ -159,17 +159,6 @@ def new_version(context: StepContext) -> StepResult:
     return f"Created key version {made.version} in Key Vault."
 
 
-def _poll(outcome: LroOutcome, waiting: str) -> StepResult | None:
-    if not outcome.done:
-        return Wait(settings.OPERATIONS_WAIT_SECONDS, waiting)
-    if not outcome.succeeded:
-        raise StepFailedError(
-            f"Azure refused: {outcome.error_message or outcome.status}",
-            code=outcome.error_code or "AzureFailed",
-        )
-    return None
-
-
 def make_available(context: StepContext) -> StepResult:
     p = context.parameters(KeyRotationParameters)
     kid = str(context.get("new_kid"))
@@ -217,7 +206,7 @@ def _database_key_add(
             tokens[database_id.lower()] = tde.database_key_add_begin(database_id, kid)
             context.save(keys_tokens=tokens)
         where = "the geo-secondary's" if secondary else "the database's"
-        waiting = _poll(
+        waiting = lro_settled(
             tde.database_update_wait(database_id, tokens[database_id.lower()], timeout_seconds=0),
             f"Adding the version to {where} keys…",
         )
@@ -255,7 +244,9 @@ def switch(context: StepContext) -> StepResult:
     )
     if not context.get("switch_token"):
         context.save(switch_token=_switch_begin(p, kid))
-    waiting = _poll(_switch_wait(p, str(context.get("switch_token"))), "Switching the protector…")
+    waiting = lro_settled(
+        _switch_wait(p, str(context.get("switch_token"))), "Switching the protector…"
+    )
     context.outcome_if_rolled_back(
         f"The protector was switched back to the previous version {_version(previous)}."
     )

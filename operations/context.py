@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.utils import timezone
 
-from operations.kinds import kind_of
+from operations.kinds import Wait, kind_of
 from operations.models import Operation, OperationStep
+from portal.azure.lro import LroOutcome
 
 P = TypeVar("P")
 
@@ -28,6 +30,19 @@ class LeaseLostError(Exception):
 
 class CancelledError(Exception):
     """The operation was cancelled while running."""
+
+
+def lro_settled(outcome: LroOutcome, waiting: str) -> Wait | None:
+    """A step's answer to an Azure operation it polls: a Wait (saying `waiting`) while Azure
+    works, None once it succeeded; Azure's failure stops the step with Azure's code."""
+    if not outcome.done:
+        return Wait(settings.OPERATIONS_WAIT_SECONDS, waiting)
+    if not outcome.succeeded:
+        raise StepFailedError(
+            f"Azure refused: {outcome.error_message or outcome.status}",
+            code=outcome.error_code or "AzureFailed",
+        )
+    return None
 
 
 class StepContext:

@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from backups.restores import restores_in_pool
-from operations.context import StepContext, StepFailedError
-from operations.kinds import Limit, OperationKind, Step, StepResult, Wait, register
+from operations.context import StepContext, StepFailedError, lro_settled
+from operations.kinds import Limit, OperationKind, Step, StepResult, register
 from operations.models import Operation
 from portal.azure import scaling, sql, tde, web
-from portal.azure.lro import LroOutcome
 from portal.roles import SCALE_TENANT
 
 PLAN_SCALE = "plan_scale"
@@ -70,17 +67,6 @@ class PoolScaleParameters:
         object.__setattr__(self, "tenant_slugs", tuple(self.tenant_slugs))
 
 
-def _settled(outcome: LroOutcome, waiting: str) -> StepResult | None:
-    if not outcome.done:
-        return Wait(settings.OPERATIONS_WAIT_SECONDS, waiting)
-    if not outcome.succeeded:
-        raise StepFailedError(
-            f"Azure refused: {outcome.error_message or outcome.status}",
-            code=outcome.error_code or "AzureFailed",
-        )
-    return None
-
-
 # -- plan scale --------------------------------------------------------------------------------------
 
 
@@ -108,7 +94,7 @@ def plan_scale(context: StepContext) -> StepResult:
             )
         )
     token = str(context.get("scale_token"))
-    waiting = _settled(
+    waiting = lro_settled(
         scaling.plan_scale_wait(p.plan_id, token, timeout_seconds=0), "Scaling the plan…"
     )
     context.outcome_if_rolled_back(f"The plan was scaled back to {p.instances} × {p.sku}.")
@@ -180,7 +166,7 @@ def move(context: StepContext) -> StepResult:
     context.outcome_if_failed("The database stays where it was.")
     if not context.get("move_token"):
         context.save(move_token=_move_begin(p, back=False))
-    waiting = _settled(
+    waiting = lro_settled(
         tde.database_update_wait(p.database_id, str(context.get("move_token")), timeout_seconds=0),
         f"Moving to {_placement(p)}…",
     )
@@ -247,7 +233,7 @@ def pool_scale(context: StepContext) -> StepResult:
                 per_database_max=p.target_per_database_max,
             )
         )
-    waiting = _settled(
+    waiting = lro_settled(
         scaling.pool_update_wait(p.pool_id, str(context.get("scale_token")), timeout_seconds=0),
         "Scaling the pool…",
     )
@@ -299,56 +285,63 @@ def _always(value: bool) -> Callable[[], bool]:
     return lambda: value
 
 
-def _register_pair(
-    name: str, label: str, plan: Callable[[Operation], list[Step]], **options: object
-) -> None:
-    for suffix, approval in (("", False), (COSTLY, True)):
-        register(
-            OperationKind(
-                name=name + suffix,
-                label=label + (" (over the cost threshold)" if approval else ""),
-                permission=SCALE_TENANT,
-                needs_approval=_always(approval),
-                plan=plan,
-                **options,  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class _Kind:
+    """A scaling kind: check → change (with its undo) → verify; what is left when nothing ran
+    (`untouched`) and its engine options (locks, limits)."""
+
+    name: str
+    label: str
+    parameters: type
+    untouched: str
+    steps: tuple[Step, ...]
+    options: dict[str, object]
+
+    def plan(self, operation: Operation) -> list[Step]:
+        return list(self.steps)
+
+    def register(self) -> None:
+        """Two kinds: as is, and `<name>_costly`, which needs a second admin's approval."""
+        for suffix, approval in (("", False), (COSTLY, True)):
+            register(
+                OperationKind(
+                    name=self.name + suffix,
+                    label=self.label + (" (over the cost threshold)" if approval else ""),
+                    permission=SCALE_TENANT,
+                    needs_approval=_always(approval),
+                    plan=self.plan,
+                    parameters=self.parameters,
+                    untouched_outcome=f"Nothing was changed: {self.untouched}.",
+                    **self.options,  # type: ignore[arg-type]
+                )
             )
-        )
+
+
+_KINDS = (
+    _Kind(
+        PLAN_SCALE, "Scale an App Service plan", PlanScaleParameters, "the plan is as it was",
+        (Step("check", "Check the plan is as planned", plan_check),
+         Step("scale", "Scale the plan", plan_scale, undo=plan_scale_back),
+         Step("verify", "Verify the new SKU and that the sites run", plan_verify)),
+        {"extra_locks": _plan_locks},
+    ),
+    _Kind(
+        DATABASE_MOVE, "Move a database", DatabaseMoveParameters, "the database is where it was",
+        (Step("check", "Check the database is where planned", move_check),
+         Step("move", "Move the database", move, undo=move_back),
+         Step("verify", "Verify the placement and that the database is online", move_verify)),
+        {"limits": _move_limits},
+    ),
+    _Kind(
+        POOL_SCALE, "Scale an elastic pool", PoolScaleParameters, "the pool is as it was",
+        (Step("check", "Check the pool is as planned", pool_check),
+         Step("scale", "Scale the pool", pool_scale, undo=pool_scale_back),
+         Step("verify", "Verify the new capacity", pool_verify)),
+        {"limits": lambda p: [restores_in_pool(p.pool_id, whole=True)]},
+    ),
+)  # fmt: skip
 
 
 def register_kinds() -> None:
-    _register_pair(
-        PLAN_SCALE,
-        "Scale an App Service plan",
-        lambda operation: [
-            Step("check", "Check the plan is as planned", plan_check),
-            Step("scale", "Scale the plan", plan_scale, undo=plan_scale_back),
-            Step("verify", "Verify the new SKU and that the sites run", plan_verify),
-        ],
-        parameters=PlanScaleParameters,
-        extra_locks=_plan_locks,
-        untouched_outcome="Nothing was changed: the plan is as it was.",
-    )
-    _register_pair(
-        DATABASE_MOVE,
-        "Move a database",
-        lambda operation: [
-            Step("check", "Check the database is where planned", move_check),
-            Step("move", "Move the database", move, undo=move_back),
-            Step("verify", "Verify the placement and that the database is online", move_verify),
-        ],
-        parameters=DatabaseMoveParameters,
-        limits=_move_limits,
-        untouched_outcome="Nothing was changed: the database is where it was.",
-    )
-    _register_pair(
-        POOL_SCALE,
-        "Scale an elastic pool",
-        lambda operation: [
-            Step("check", "Check the pool is as planned", pool_check),
-            Step("scale", "Scale the pool", pool_scale, undo=pool_scale_back),
-            Step("verify", "Verify the new capacity", pool_verify),
-        ],
-        parameters=PoolScaleParameters,
-        limits=lambda p: [restores_in_pool(p.pool_id, whole=True)],
-        untouched_outcome="Nothing was changed: the pool is as it was.",
-    )
+    for kind in _KINDS:
+        kind.register()

@@ -4,22 +4,20 @@ only admins who see every tenant may act on one (as `manage.py scale_pool`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core import signing
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring.models import PoolSnapshot
 from monitoring.selectors import pools_for_user
-from operations.services import OperationRefusedError
-from portal.azure.errors import AzureError
 from portal.pages import render_page
 from portal.roles import SCALE_TENANT
+from scaling.confirmation import PlanFlow, plan_confirmed, plan_shown
 from scaling.services import ScalingPlan, pool_scale_plan, pool_scale_request, scaling_limits
 from tenants.models import Tenant
 from tenants.selectors import sees_every_tenant
@@ -73,16 +71,19 @@ def _plan(pool: PoolSnapshot, data: dict[str, Any]) -> ScalingPlan:
     )
 
 
-def _page(
-    request: HttpRequest, pool: PoolSnapshot, context: dict[str, Any], status: int
-) -> HttpResponse:
-    tenants = Tenant.objects.filter(elastic_pool_id__iexact=pool.pool_id).order_by("slug")
-    return render_page(
-        request,
-        "scaling/pool_scale.html",
-        {"pool": pool, "tenants": tenants, "vcore": _is_vcore(pool), **context},
-        title=f"Scale pool {pool.name}",
-        status=status,
+def _flow(request: HttpRequest, pool: PoolSnapshot) -> PlanFlow:
+    def page(context: dict[str, Any], status: int) -> HttpResponse:
+        tenants = Tenant.objects.filter(elastic_pool_id__iexact=pool.pool_id).order_by("slug")
+        return render_page(
+            request,
+            "scaling/pool_scale.html",
+            {"pool": pool, "tenants": tenants, "vcore": _is_vcore(pool), **context},
+            title=f"Scale pool {pool.name}",
+            status=status,
+        )
+
+    return PlanFlow(
+        salt=SALT, subject=("pool", pool.pk), page=page, plan=lambda data: _plan(pool, data)
     )
 
 
@@ -94,19 +95,9 @@ def pool_scale(request: HttpRequest, pk: int) -> HttpResponse:
     pool = _pool_for_user(request, pk)
     vcore = _is_vcore(pool)
     if request.method != "POST":
-        initial = {"capacity": pool.capacity}
-        return _page(request, pool, {"form": PoolScaleForm(initial=initial, vcore=vcore)}, 200)
-    form = PoolScaleForm(request.POST, vcore=vcore)
-    if not form.is_valid():
-        return _page(request, pool, {"form": form}, 400)
-    try:
-        plan = _plan(pool, form.cleaned_data)
-    except (OperationRefusedError, AzureError) as exc:
-        return _page(request, pool, {"form": form, "refusal": str(exc)}, 400)
-    signed = signing.dumps(
-        {"data": form.cleaned_data, "user": request.user.pk, "pool": pool.pk}, salt=SALT
-    )
-    return _page(request, pool, {"form": form, "plan": plan, "signed": signed}, 200)
+        form = PoolScaleForm(initial={"capacity": pool.capacity}, vcore=vcore)
+        return _flow(request, pool).page({"form": form}, 200)
+    return plan_shown(request, _flow(request, pool), PoolScaleForm(request.POST, vcore=vcore))
 
 
 @require_POST
@@ -114,18 +105,11 @@ def pool_scale(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(SCALE_TENANT, raise_exception=True)
 def pool_scale_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     pool = _pool_for_user(request, pk)
-    try:
-        payload = signing.loads(request.POST.get("plan", ""), salt=SALT, max_age=900)
-    except signing.BadSignature:
-        return HttpResponseBadRequest("The plan expired or was changed; plan it again.")
-    if payload.get("user") != request.user.pk or payload.get("pool") != pool.pk:
-        return HttpResponseBadRequest("This plan was made for someone or something else.")
-    data = payload["data"]
-    try:
-        # Planned again from Azure now, so what is requested is what is true now.
-        plan = _plan(pool, data)
-        operation = pool_scale_request(requested_by=request.user, reason=data["reason"], plan=plan)
-    except (OperationRefusedError, AzureError) as exc:
-        form = PoolScaleForm(data, vcore=_is_vcore(pool))
-        return _page(request, pool, {"form": form, "refusal": str(exc)}, 400)
-    return redirect("operations:detail", operation.pk)
+    return plan_confirmed(
+        request,
+        _flow(request, pool),
+        file=lambda data, plan: pool_scale_request(
+            requested_by=cast(User, request.user), reason=data["reason"], plan=plan
+        ),
+        form=lambda data: PoolScaleForm(data, vcore=_is_vcore(pool)),
+    )

@@ -4,19 +4,19 @@ confirmation re-plans from Azure (nothing stale is requested) and files the oper
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from operations.services import OperationRefusedError
+from operations.models import Operation
 from portal.azure.errors import AzureError
 from portal.pages import render_page
 from portal.roles import SCALE_TENANT
+from scaling.confirmation import PlanFlow, plan_confirmed, plan_shown
 from scaling.rules import plan_sku_label
 from scaling.services import (
     ScalingPlan,
@@ -104,15 +104,18 @@ def _now(tenant: Tenant) -> dict[str, Any]:
         return {"now_error": str(exc)}
 
 
-def _page(
-    request: HttpRequest, tenant: Tenant, context: dict[str, Any], status: int
-) -> HttpResponse:
-    return render_page(
-        request,
-        "scaling/scale.html",
-        {"tenant": tenant, **_now(tenant), **context},
-        title=f"Scale {tenant.display_name}",
-        status=status,
+def _flow(request: HttpRequest, tenant: Tenant) -> PlanFlow:
+    return PlanFlow(
+        salt=SALT,
+        subject=("tenant", tenant.slug),
+        page=lambda context, status: render_page(
+            request,
+            "scaling/scale.html",
+            {"tenant": tenant, **_now(tenant), **context},
+            title=f"Scale {tenant.display_name}",
+            status=status,
+        ),
+        plan=lambda data: _plan(tenant, data),
     )
 
 
@@ -122,24 +125,15 @@ def _page(
 def scale(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the form with the catalogue's current placement. POST: the plan to confirm."""
     tenant = tenant_for_user(request.user, slug)
+    flow = _flow(request, tenant)
     if request.method != "POST":
         # A rebalancing suggestion links here with the move filled in.
         initial = {k: request.GET[k] for k in ("what", "to_pool", "reason") if k in request.GET}
         # Snapshots keep pool ids lower-case; the choice is the catalogue's spelling.
         wanted = initial.get("to_pool", "").lower()
         initial["to_pool"] = next((p for p, _ in _pools_beside(tenant) if p.lower() == wanted), "")
-        return _page(request, tenant, {"form": ScaleForm(initial=initial, tenant=tenant)}, 200)
-    form = ScaleForm(request.POST, tenant=tenant)
-    if not form.is_valid():
-        return _page(request, tenant, {"form": form}, 400)
-    try:
-        plan = _plan(tenant, form.cleaned_data)
-    except (OperationRefusedError, AzureError) as exc:
-        return _page(request, tenant, {"form": form, "refusal": str(exc)}, 400)
-    signed = signing.dumps(
-        {"data": form.cleaned_data, "user": request.user.pk, "tenant": tenant.slug}, salt=SALT
-    )
-    return _page(request, tenant, {"form": form, "plan": plan, "signed": signed}, 200)
+        return flow.page({"form": ScaleForm(initial=initial, tenant=tenant)}, 200)
+    return plan_shown(request, flow, ScaleForm(request.POST, tenant=tenant))
 
 
 @require_POST
@@ -147,21 +141,16 @@ def scale(request: HttpRequest, slug: str) -> HttpResponse:
 @permission_required(SCALE_TENANT, raise_exception=True)
 def scale_confirm(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = tenant_for_user(request.user, slug)
-    try:
-        payload = signing.loads(request.POST.get("plan", ""), salt=SALT, max_age=900)
-    except signing.BadSignature:
-        return HttpResponseBadRequest("The plan expired or was changed; plan it again.")
-    if payload.get("user") != request.user.pk or payload.get("tenant") != tenant.slug:
-        return HttpResponseBadRequest("This plan was made for someone or something else.")
-    data = payload["data"]
-    request_fn = plan_scale_request if data["what"] == "plan" else database_move_request
-    try:
-        # Planned again from Azure now, so what is requested is what is true now.
-        plan = _plan(tenant, data)
-        operation = request_fn(
-            tenant=tenant, requested_by=request.user, reason=data["reason"], plan=plan
+
+    def file(data: dict[str, Any], plan: ScalingPlan) -> Operation:
+        request_fn = plan_scale_request if data["what"] == "plan" else database_move_request
+        return request_fn(
+            tenant=tenant, requested_by=cast(User, request.user), reason=data["reason"], plan=plan
         )
-    except (OperationRefusedError, AzureError) as exc:
-        form = ScaleForm(data, tenant=tenant)
-        return _page(request, tenant, {"form": form, "refusal": str(exc)}, 400)
-    return redirect("operations:detail", operation.pk)
+
+    return plan_confirmed(
+        request,
+        _flow(request, tenant),
+        file=file,
+        form=lambda data: ScaleForm(data, tenant=tenant),
+    )

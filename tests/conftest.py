@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -77,6 +78,12 @@ def account_manager(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada.admin@fleetwise.example", groups=[roles.ADMINS])
+
+
+@pytest.fixture
+def second_admin(db):
+    """Another admin: approves what `admin_user` requests."""
+    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
 
 
 @pytest.fixture
@@ -256,3 +263,13 @@ def large_emulator(large_emulator_process, settings) -> Iterator[RunningEmulator
     large_emulator_process.control("DELETE", "faults")
     azure_connection.cache_clear()
     azure_clients.cache_clear()
+
+
+@pytest.fixture
+def large_fleet(large_emulator) -> list[dict[str, Any]]:
+    """The fleet of 20 imported into the catalogue; returns its demo.json entries."""
+    from portal.management.commands.load_demo import catalogue_entry
+    from tenants.services import tenant_import
+
+    tenant_import(entries=[catalogue_entry(t) for t in large_emulator.tenants], actor=None)
+    return large_emulator.tenants

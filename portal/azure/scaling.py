@@ -17,7 +17,7 @@ from azure.core.polling import LROPoller
 from azure.mgmt.sql import models as sql_models
 from azure.mgmt.web import models as web_models
 
-from portal.azure import lro
+from portal.azure import lro, sql_patch
 from portal.azure.clients import azure_clients
 from portal.azure.errors import azure_errors
 from portal.azure.lro import LroOutcome
@@ -146,31 +146,13 @@ def pool_update_begin(
             else current.max_capacity,
         }
 
-    def start(polling: Any) -> LROPoller[Any]:
-        return client.elastic_pools.begin_update(
-            ref.resource_group, ref.name_of("servers"), ref.name, body, polling=polling
-        )
-
-    return lro.begin(start)
+    return sql_patch.patch_begin(pool_id, body)
 
 
 def pool_update_wait(
     pool_id: str, continuation_token: str, *, timeout_seconds: float
 ) -> LroOutcome:
-    ref = parse(pool_id, expect=POOL)
-    client = azure_clients().sql(ref.subscription_id)
-
-    def resume(polling: Any, token: str) -> LROPoller[Any]:
-        return client.elastic_pools.begin_update(
-            ref.resource_group,
-            ref.name_of("servers"),
-            ref.name,
-            {},
-            polling=polling,
-            continuation_token=token,
-        )
-
-    return lro.wait(resume, continuation_token, timeout_seconds=timeout_seconds)
+    return sql_patch.patch_wait(pool_id, continuation_token, timeout_seconds=timeout_seconds)
 
 
 # -- database placement ------------------------------------------------------------------------------
@@ -189,8 +171,7 @@ def database_move_begin(
     Poll with tde.database_update_wait (any database PATCH). Returns the continuation token."""
     if (elastic_pool_id is None) == (sku_name is None):
         raise ValueError("Give either elastic_pool_id or sku_name")
-    ref = parse(database_id, expect=DATABASE)
-    client = azure_clients().sql(ref.subscription_id)
+    parse(database_id, expect=DATABASE)  # a clear error for anything else
     body: dict[str, Any]
     if elastic_pool_id is not None:
         body = {"sku": {"name": "ElasticPool"}, "properties": {"elasticPoolId": elastic_pool_id}}
@@ -203,12 +184,7 @@ def database_move_begin(
         # A raw body, so that `elasticPoolId: null` goes on the wire: the SDK model omits None.
         body = {"sku": sku, "properties": {"elasticPoolId": None}}
 
-    def start(polling: Any) -> LROPoller[Any]:
-        return client.databases.begin_update(
-            ref.resource_group, ref.name_of("servers"), ref.name, body, polling=polling
-        )
-
-    return lro.begin(start)
+    return sql_patch.patch_begin(database_id, body)
 
 
 # -- the numbers that justify a change ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from azure.core.polling import LROPoller
 from azure.mgmt.sql import models as sql_models
 
-from portal.azure import lro
+from portal.azure import lro, sql_patch
 from portal.azure.clients import azure_clients
 from portal.azure.errors import azure_errors
 from portal.azure.keyvault import KeyVersion, key_reference
@@ -219,16 +219,7 @@ def server_protector_revalidate(server_id: str, *, timeout_seconds: float = 60) 
 def database_key_add_begin(database_id: str, kid: str) -> str:
     """Add `kid` to the database's keys without switching to it (Azure checks the database's
     identity can use it). Returns the continuation token (poll with database_update_wait)."""
-    ref = parse(database_id, expect=DATABASE)
-    client = azure_clients().sql(ref.subscription_id)
-    body: dict[str, Any] = {"properties": {"keys": {kid: {}}}}
-
-    def start(polling: Any) -> LROPoller[Any]:
-        return client.databases.begin_update(
-            ref.resource_group, ref.name_of("servers"), ref.name, body, polling=polling
-        )
-
-    return lro.begin(start)
+    return sql_patch.patch_begin(database_id, {"properties": {"keys": {kid: {}}}})
 
 
 def database_keys_held(database_id: str) -> set[str]:
@@ -249,36 +240,15 @@ def database_keys_held(database_id: str) -> set[str]:
 def database_protector_set_begin(database_id: str, kid: str) -> str:
     """Add `kid` to the database's keys and make it the database's protector (a PATCH; the
     database stays online). Returns the continuation token."""
-    ref = parse(database_id, expect=DATABASE)
-    client = azure_clients().sql(ref.subscription_id)
     body = {"properties": {"keys": {kid: {}}, "encryptionProtector": kid}}
-
-    def start(polling: Any) -> LROPoller[Any]:
-        return client.databases.begin_update(
-            ref.resource_group, ref.name_of("servers"), ref.name, body, polling=polling
-        )
-
-    return lro.begin(start)
+    return sql_patch.patch_begin(database_id, body)
 
 
 def database_update_wait(
     database_id: str, continuation_token: str, *, timeout_seconds: float
 ) -> LroOutcome:
     """Poll any database PATCH begun here or in scaling.py."""
-    ref = parse(database_id, expect=DATABASE)
-    client = azure_clients().sql(ref.subscription_id)
-
-    def resume(polling: Any, token: str) -> LROPoller[Any]:
-        return client.databases.begin_update(
-            ref.resource_group,
-            ref.name_of("servers"),
-            ref.name,
-            {},
-            polling=polling,
-            continuation_token=token,
-        )
-
-    return lro.wait(resume, continuation_token, timeout_seconds=timeout_seconds)
+    return sql_patch.patch_wait(database_id, continuation_token, timeout_seconds=timeout_seconds)
 
 
 def database_protector_revalidate(database_id: str, *, timeout_seconds: float = 60) -> None:

@@ -15,38 +15,23 @@ from keys.rotation import DATABASE_LEVEL, SERVER_LEVEL
 from keys.services import key_rotation_fleet_request, key_rotation_request, key_version_disable
 from operations.models import Operation
 from operations.services import OperationRefusedError
-from portal import roles
 from portal.azure import keyvault, sql
-from portal.management.commands.load_demo import catalogue_entry
 from portal.models import AuditEvent
 from tenants.models import Tenant
-from tenants.services import tenant_import
 from tests.drive import approve, drive
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 
-@pytest.fixture
-def fleet(large_emulator) -> list[dict[str, Any]]:
-    tenant_import(entries=[catalogue_entry(t) for t in large_emulator.tenants], actor=None)
-    return large_emulator.tenants
-
-
-@pytest.fixture
-def second_admin(db):
-    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
-
-
-def _tenant(fleet: list[dict[str, Any]], level: str, index: int = 0) -> Tenant:
-    seeded = [t for t in fleet if t.get("key_level") == level]
+def _tenant(large_fleet: list[dict[str, Any]], level: str, index: int = 0) -> Tenant:
+    seeded = [t for t in large_fleet if t.get("key_level") == level]
     return Tenant.objects.get(slug=seeded[index]["slug"])
 
 
 def test_a_database_level_rotation_runs_after_a_second_admin_approves(
-    fleet, admin_user, second_admin
+    large_fleet, admin_user, second_admin
 ):
-    tenant = _tenant(fleet, DATABASE_LEVEL)
+    tenant = _tenant(large_fleet, DATABASE_LEVEL)
     previous = sql.database_get(tenant.database_id).encryption_protector
 
     operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
@@ -74,9 +59,9 @@ def test_a_database_level_rotation_runs_after_a_second_admin_approves(
 
 
 def test_a_server_level_rotation_covers_every_tenant_on_the_server_and_locks_them(
-    fleet, admin_user, second_admin, large_emulator
+    large_fleet, admin_user, second_admin, large_emulator
 ):
-    tenant = _tenant(fleet, SERVER_LEVEL)
+    tenant = _tenant(large_fleet, SERVER_LEVEL)
     neighbours = Tenant.objects.filter(sql_server_id=tenant.sql_server_id)
 
     operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
@@ -101,9 +86,9 @@ def test_a_server_level_rotation_covers_every_tenant_on_the_server_and_locks_the
 
 
 def test_a_failure_between_steps_leaves_the_previous_protector_and_says_so(
-    fleet, admin_user, second_admin, large_emulator
+    large_fleet, admin_user, second_admin, large_emulator
 ):
-    tenant = _tenant(fleet, SERVER_LEVEL)
+    tenant = _tenant(large_fleet, SERVER_LEVEL)
     previous = sql.encryption_protector(tenant.sql_server_id).uri
     large_emulator.control(
         "POST", "faults/fail-lro", {"operation": "encryption_protectors.create_or_update"}
@@ -120,14 +105,14 @@ def test_a_failure_between_steps_leaves_the_previous_protector_and_says_so(
 
 
 def test_a_batch_rotates_each_key_once_and_reports_the_tenant_that_failed(
-    fleet, admin_user, second_admin
+    large_fleet, admin_user, second_admin
 ):
-    good = [_tenant(fleet, DATABASE_LEVEL, i) for i in range(2)]
-    broken = _tenant(fleet, DATABASE_LEVEL, 2)
+    good = [_tenant(large_fleet, DATABASE_LEVEL, i) for i in range(2)]
+    broken = _tenant(large_fleet, DATABASE_LEVEL, 2)
     # The catalogue names another tenant's key: the rotation's pre-check refuses it.
     broken.key_vault_key_id = good[0].key_vault_key_id
     broken.save()
-    servers = [_tenant(fleet, SERVER_LEVEL, i) for i in range(2)]
+    servers = [_tenant(large_fleet, SERVER_LEVEL, i) for i in range(2)]
 
     parent = key_rotation_fleet_request(
         tenants=[*good, broken, *servers], requested_by=admin_user, reason="yearly", max_running=2
@@ -145,8 +130,8 @@ def test_a_batch_rotates_each_key_once_and_reports_the_tenant_that_failed(
     assert all(c.approved_by == second_admin for c in children.values())
 
 
-def test_the_command_requests_a_rotation_through_the_same_service(fleet, admin_user):
-    tenant = _tenant(fleet, DATABASE_LEVEL)
+def test_the_command_requests_a_rotation_through_the_same_service(large_fleet, admin_user):
+    tenant = _tenant(large_fleet, DATABASE_LEVEL)
     out = io.StringIO()
 
     call_command(
@@ -159,8 +144,8 @@ def test_the_command_requests_a_rotation_through_the_same_service(fleet, admin_u
     assert "second admin" in out.getvalue()
 
 
-def test_the_command_refuses_a_person_without_the_permission(fleet, support):
-    tenant = _tenant(fleet, DATABASE_LEVEL)
+def test_the_command_refuses_a_person_without_the_permission(large_fleet, support):
+    tenant = _tenant(large_fleet, DATABASE_LEVEL)
 
     with pytest.raises(Exception, match="permission"):
         call_command("rotate_key", tenant.slug, "--requested-by", support.username, "--reason", "x")
@@ -168,9 +153,9 @@ def test_the_command_refuses_a_person_without_the_permission(fleet, support):
 
 
 def test_disabling_a_version_a_backup_needs_is_refused_with_until_when(
-    fleet, admin_user, second_admin
+    large_fleet, admin_user, second_admin
 ):
-    tenant = _tenant(fleet, DATABASE_LEVEL)
+    tenant = _tenant(large_fleet, DATABASE_LEVEL)
     operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
     approve(operation, second_admin)
     drive(operation)

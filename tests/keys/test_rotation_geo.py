@@ -12,34 +12,19 @@ import pytest
 from keys.rotation import DATABASE_LEVEL
 from keys.services import key_rotation_request
 from operations.models import Operation
-from portal import roles
 from portal.azure import sql, tde
 from portal.azure.errors import AzureOperationError
-from portal.management.commands.load_demo import catalogue_entry
 from tenants.models import Tenant
-from tenants.services import tenant_import
 from tests.drive import approve, drive
-from tests.factories import UserFactory
 from tests.request_log import request_marker, requests_since
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 
-@pytest.fixture
-def fleet(large_emulator) -> list[dict[str, Any]]:
-    tenant_import(entries=[catalogue_entry(t) for t in large_emulator.tenants], actor=None)
-    return large_emulator.tenants
-
-
-@pytest.fixture
-def second_admin(db):
-    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
-
-
-def _tenant(fleet: list[dict[str, Any]], *, geo: bool) -> tuple[Tenant, str | None]:
+def _tenant(large_fleet: list[dict[str, Any]], *, geo: bool) -> tuple[Tenant, str | None]:
     entry = next(
         t
-        for t in fleet
+        for t in large_fleet
         if t.get("key_level") == DATABASE_LEVEL
         and "service_managed_tde" not in t["seeded_issues"]
         and bool(t.get("geo_secondary_database_id")) is geo
@@ -55,8 +40,8 @@ def _patches(requests: list[dict[str, Any]], database_id: str) -> int:
     )
 
 
-def test_azure_refuses_a_geo_primarys_switch_to_a_version_its_secondary_lacks(fleet):
-    tenant, secondary = _tenant(fleet, geo=True)
+def test_azure_refuses_a_geo_primarys_switch_to_a_version_its_secondary_lacks(large_fleet):
+    tenant, secondary = _tenant(large_fleet, geo=True)
     assert secondary is not None
     before = sql.database_get(tenant.database_id).encryption_protector
     made = tde.key_rotate(tenant.key_vault_key_id)
@@ -72,9 +57,9 @@ def test_azure_refuses_a_geo_primarys_switch_to_a_version_its_secondary_lacks(fl
 
 
 def test_a_rotation_gives_the_geo_secondary_the_new_version_before_the_primary_switches(
-    fleet, large_emulator, admin_user, second_admin
+    large_fleet, large_emulator, admin_user, second_admin
 ):
-    tenant, secondary = _tenant(fleet, geo=True)
+    tenant, secondary = _tenant(large_fleet, geo=True)
     assert secondary is not None
     operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
     approve(operation, second_admin)
@@ -92,9 +77,9 @@ def test_a_rotation_gives_the_geo_secondary_the_new_version_before_the_primary_s
 
 
 def test_a_tenant_without_a_geo_secondary_is_rotated_on_its_own_database(
-    fleet, large_emulator, admin_user, second_admin
+    large_fleet, large_emulator, admin_user, second_admin
 ):
-    tenant, _ = _tenant(fleet, geo=False)
+    tenant, _ = _tenant(large_fleet, geo=False)
     operation = key_rotation_request(tenant=tenant, requested_by=admin_user, reason="yearly")
     approve(operation, second_admin)
     marker = request_marker(large_emulator)
@@ -112,9 +97,9 @@ def test_a_tenant_without_a_geo_secondary_is_rotated_on_its_own_database(
 
 
 def test_a_secondary_refusing_the_version_leaves_the_primarys_protector_and_says_so(
-    fleet, large_emulator, admin_user, second_admin
+    large_fleet, large_emulator, admin_user, second_admin
 ):
-    tenant, secondary = _tenant(fleet, geo=True)
+    tenant, secondary = _tenant(large_fleet, geo=True)
     assert secondary is not None
     previous = sql.database_get(tenant.database_id).encryption_protector
     assert previous is not None

@@ -26,11 +26,6 @@ def requested(tenant, by, *, kind="restore_in_place", reason="customer asked", t
     )
 
 
-@pytest.fixture
-def second_admin(db):
-    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
-
-
 def test_the_list_shows_only_operations_of_tenants_the_person_sees(
     client, support, account_manager
 ):

@@ -16,7 +16,6 @@ from portal import roles
 from portal.azure import scaling, sql
 from portal.azure.clients import azure_clients
 from portal.azure.resource_ids import parse
-from portal.management.commands.load_demo import catalogue_entry
 from scaling.services import (
     database_move_plan,
     database_move_request,
@@ -26,22 +25,10 @@ from scaling.services import (
     pool_scale_request,
 )
 from tenants.models import Tenant
-from tenants.services import tenant_import
 from tests.drive import approve, drive
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
-
-
-@pytest.fixture
-def fleet(large_emulator) -> list[dict[str, Any]]:
-    tenant_import(entries=[catalogue_entry(t) for t in large_emulator.tenants], actor=None)
-    return large_emulator.tenants
-
-
-@pytest.fixture
-def second_admin(db):
-    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
 
 
 def _neighbours(large_emulator: Any) -> tuple[Tenant, str]:
@@ -55,8 +42,8 @@ def _neighbours(large_emulator: Any) -> tuple[Tenant, str]:
     raise AssertionError("no server with two pools")
 
 
-def test_a_plan_is_scaled_up_and_out_and_verified(fleet, admin_user):
-    tenant = Tenant.objects.get(slug=fleet[0]["slug"])
+def test_a_plan_is_scaled_up_and_out_and_verified(large_fleet, admin_user):
+    tenant = Tenant.objects.get(slug=large_fleet[0]["slug"])
     before = scaling.plan_get(tenant.app_service_plan_id)
     target = "P1v3" if before.sku_name != "P1v3" else "P2v3"
 
@@ -79,8 +66,8 @@ def test_a_plan_is_scaled_up_and_out_and_verified(fleet, admin_user):
     assert (after.sku_name, after.capacity) == (target, before.capacity + 1)
 
 
-def test_scaling_a_plan_below_its_peak_is_refused_without_an_override(fleet, admin_user):
-    tenant = Tenant.objects.get(slug=fleet[0]["slug"])
+def test_scaling_a_plan_below_its_peak_is_refused_without_an_override(large_fleet, admin_user):
+    tenant = Tenant.objects.get(slug=large_fleet[0]["slug"])
     before = scaling.plan_get(tenant.app_service_plan_id)
     peak = scaling.metric_peak(before.id, "CpuPercentage")
     assert peak is not None and peak > 5
@@ -100,9 +87,9 @@ def test_scaling_a_plan_below_its_peak_is_refused_without_an_override(fleet, adm
 
 
 def test_a_costly_change_needs_a_second_admin_and_the_requester_cannot_approve(
-    fleet, admin_user, second_admin
+    large_fleet, admin_user, second_admin
 ):
-    tenant = Tenant.objects.get(slug=fleet[0]["slug"])
+    tenant = Tenant.objects.get(slug=large_fleet[0]["slug"])
     plan = plan_scale_plan(tenant=tenant, target_sku="P3v3", target_instances=8)
 
     operation = plan_scale_request(
@@ -117,7 +104,7 @@ def test_a_costly_change_needs_a_second_admin_and_the_requester_cannot_approve(
     assert Operation.objects.get(pk=operation.pk).state == Operation.State.QUEUED
 
 
-def test_a_database_moves_to_another_pool_on_its_server(large_emulator, fleet, admin_user):
+def test_a_database_moves_to_another_pool_on_its_server(large_emulator, large_fleet, admin_user):
     tenant, other_pool = _neighbours(large_emulator)
     plan = database_move_plan(tenant=tenant, to_pool_id=other_pool)
     if plan.refusals:  # a seed whose pools are hot: the compute rules may be overridden
@@ -132,8 +119,8 @@ def test_a_database_moves_to_another_pool_on_its_server(large_emulator, fleet, a
     assert sql.database_get(tenant.database_id).elastic_pool_id.lower() == other_pool.lower()
 
 
-def test_a_database_moves_out_to_a_single_database_objective(fleet, admin_user):
-    tenant = Tenant.objects.get(slug=fleet[0]["slug"])
+def test_a_database_moves_out_to_a_single_database_objective(large_fleet, admin_user):
+    tenant = Tenant.objects.get(slug=large_fleet[0]["slug"])
 
     plan = database_move_plan(tenant=tenant, sku_name="S3", sku_tier="Standard")
     operation = database_move_request(
@@ -146,7 +133,9 @@ def test_a_database_moves_out_to_a_single_database_objective(fleet, admin_user):
     assert (database.elastic_pool_id, database.service_objective) == (None, "S3")
 
 
-def test_a_move_that_would_overflow_the_pool_is_refused_in_gb(large_emulator, fleet, admin_user):
+def test_a_move_that_would_overflow_the_pool_is_refused_in_gb(
+    large_emulator, large_fleet, admin_user
+):
     tenant, other_pool = _neighbours(large_emulator)
     resource = large_emulator.control("GET", f"resource?id={other_pool}")
     held = sum(
@@ -167,7 +156,9 @@ def test_a_move_that_would_overflow_the_pool_is_refused_in_gb(large_emulator, fl
         database_move_request(tenant=tenant, requested_by=admin_user, reason="x", plan=plan)
 
 
-def test_a_pool_is_scaled_and_lists_its_tenants(large_emulator, fleet, admin_user, second_admin):
+def test_a_pool_is_scaled_and_lists_its_tenants(
+    large_emulator, large_fleet, admin_user, second_admin
+):
     pool = next(
         p for p in large_emulator.demo["fleet"]["pools"] if p["sku"]["name"] == "StandardPool"
     )
@@ -185,8 +176,8 @@ def test_a_pool_is_scaled_and_lists_its_tenants(large_emulator, fleet, admin_use
     assert any(all(t.display_name in line for t in members) for line in plan.lines)
 
 
-def test_the_scale_tenant_command_plans_without_yes_and_requests_with_it(fleet, admin_user):
-    tenant = Tenant.objects.get(slug=fleet[0]["slug"])
+def test_the_scale_tenant_command_plans_without_yes_and_requests_with_it(large_fleet, admin_user):
+    tenant = Tenant.objects.get(slug=large_fleet[0]["slug"])
     out = io.StringIO()
     args = ["scale_tenant", tenant.slug, "--to-sku", "S3", "--requested-by", admin_user.username]
 
@@ -197,7 +188,7 @@ def test_the_scale_tenant_command_plans_without_yes_and_requests_with_it(fleet, 
 
 
 def test_the_scale_pool_command_refuses_a_size_outside_the_settings(
-    large_emulator, fleet, admin_user
+    large_emulator, large_fleet, admin_user
 ):
     pool = large_emulator.demo["fleet"]["pools"][0]
 
