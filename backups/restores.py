@@ -27,7 +27,7 @@ IN_PLACE = "restore_in_place"
 CLEANUP = "restore_cleanup"
 RESTORE_KINDS = (PARALLEL, IN_PLACE)
 # Databases the portal made and may later delete: tag fleetwise-role.
-DISPOSABLE_ROLES = ("restore-copy", "pre-restore")
+DISPOSABLE_ROLES = ("restore-copy", "pre-restore", "dr-drill")
 
 
 def look_again_seconds() -> float:

@@ -36,6 +36,7 @@ from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
 from portal.azure import monitor, sql
 from portal.azure.errors import AzureError, AzureNotFoundError, AzureTransientError
+from portal.resource_ids import parse
 from portal.roles import REQUEST_RESTORE
 from portal.times import portal_zone
 from tenants.models import Tenant
@@ -500,7 +501,10 @@ def expired_restore_copies(*, now: datetime | None = None) -> list[ExpiredCopy]:
     now = now or timezone.now()
     tenants = {t.slug: t for t in Tenant.objects.all()}
     found: list[ExpiredCopy] = []
-    for server_id in {t.sql_server_id for t in tenants.values()}:
+    # Paired servers too: a DR drill's database lives there.
+    servers = {t.sql_server_id for t in tenants.values()}
+    servers |= {t.geo_sql_server_id for t in tenants.values() if t.geo_sql_server_id}
+    for server_id in servers:
         for database in sql.databases_list(server_id):
             tags = database.tags
             tenant = tenants.get(tags.get("fleetwise-tenant", ""))
@@ -528,7 +532,7 @@ def restore_cleanup_request(*, copy: ExpiredCopy, user: User, reason: str) -> Op
             requested_by=user,
             reason=reason,
             parameters={
-                "server_id": copy.tenant.sql_server_id,
+                "server_id": str(parse(copy.database_id).parent),
                 "database_name": copy.database_name,
                 "database_id": copy.database_id,
                 "keep_until": copy.keep_until.isoformat(),

@@ -7,3 +7,8 @@ class DrConfig(AppConfig):
     name = "dr"
     verbose_name = "Disaster recovery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dr.drills import register_kinds as register_drills
+
+        register_drills()

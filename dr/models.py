@@ -59,3 +59,44 @@ class DrReadiness(models.Model):
     @property
     def standby_site_name(self) -> str:
         return self.standby_site_id.rstrip("/").rsplit("/", 1)[-1] if self.standby_site_id else ""
+
+
+class DrDrill(models.Model):
+    """A successful DR drill: the tenant brought up in Australia Southeast from its geo backup
+    without touching production, with what it measured. Written by the drill's record step."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="dr_drills")
+    operation = models.OneToOneField(
+        "operations.Operation", on_delete=models.CASCADE, related_name="dr_drill"
+    )
+    database_name = models.CharField(max_length=128, help_text="The drill's restored database.")
+    database_id = models.CharField(max_length=400)
+    standby_site_id = models.CharField(max_length=400)
+    requested_at = models.DateTimeField(help_text="When the drill was requested (RTO starts).")
+    geo_backup_at = models.DateTimeField(
+        null=True, blank=True, help_text="The geo backup's point in time (what was restored)."
+    )
+    healthy_at = models.DateTimeField(help_text="When app and database first reported healthy.")
+    rto_seconds = models.FloatField(help_text="Request to healthy.")
+    rpo_seconds = models.FloatField(
+        null=True, blank=True, help_text="Drill start minus the geo backup's point in time."
+    )
+    teardown_operation = models.ForeignKey(
+        "operations.Operation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The approval-gated deletion of the drill's database.",
+    )
+
+    class Meta:
+        ordering = ["-healthy_at"]
+        indexes = [models.Index(fields=["tenant", "-healthy_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: drill {self.database_name}"
+
+    @property
+    def standby_site_name(self) -> str:
+        return self.standby_site_id.rstrip("/").rsplit("/", 1)[-1]

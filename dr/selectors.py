@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from dr.models import DrReadiness
+from dr.models import DrDrill, DrReadiness
 from tenants.models import Tenant
 from tenants.selectors import tenants_visible_to
 
@@ -55,3 +55,23 @@ def tier_counts(fleet: QuerySet[Tenant]) -> list[TierCount]:
 
 def readiness_for(tenant: Tenant) -> DrReadiness | None:
     return DrReadiness.objects.filter(tenant=tenant).first()
+
+
+def with_last_drill(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
+    """Each tenant's last successful drill (when, RTO, RPO) annotated in: one query a page."""
+    last = DrDrill.objects.filter(tenant=OuterRef("pk")).order_by("-healthy_at")
+    return tenants.annotate(
+        last_drill_at=Subquery(last.values("healthy_at")[:1]),
+        last_drill_rto=Subquery(last.values("rto_seconds")[:1]),
+        last_drill_rpo=Subquery(last.values("rpo_seconds")[:1]),
+    )
+
+
+def last_drill(tenants: QuerySet[Tenant]) -> DrDrill | None:
+    """The newest successful drill among these tenants."""
+    return (
+        DrDrill.objects.filter(tenant__in=tenants)
+        .select_related("tenant")
+        .order_by("-healthy_at")
+        .first()
+    )

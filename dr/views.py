@@ -10,9 +10,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from dr.selectors import dr_fleet_for_user, tier_counts
+from dr.selectors import dr_fleet_for_user, last_drill, tier_counts, with_last_drill
 from portal.pages import render_page
-from portal.roles import VIEW_TENANT
+from portal.roles import REQUEST_RESTORE, VIEW_TENANT
 from tenants.models import Tenant
 
 PAGE_SIZE = 100
@@ -48,10 +48,14 @@ def readiness(request: HttpRequest) -> HttpResponse:
         shown = shown.filter(dr_readiness__ready=True)
     if data.get("tier"):
         shown = shown.filter(dr_tier=data["tier"])
-    page = Paginator(shown.order_by("dr_tier", "slug"), PAGE_SIZE).get_page(request.GET.get("page"))
+    ordered = with_last_drill(shown.order_by("dr_tier", "slug"))
+    page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
+        "last_drill": last_drill(fleet),
+        "can_drill": request.user.has_perm(REQUEST_RESTORE),
+        "drillable": fleet.filter(dr_readiness__ready=True).order_by("dr_tier", "slug"),
         "form": form,
         "tiers": tier_counts(fleet),
         "page": page,

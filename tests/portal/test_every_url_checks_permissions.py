@@ -110,6 +110,8 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("monitoring:alerts", "/monitoring/alerts/"): answer(200),
         ("monitoring:posture", "/monitoring/posture/"): answer(200),
         ("dr:readiness", "/dr/"): answer(200),
+        # POST only; who may post is pinned in tests/dr/test_drill_views.py.
+        ("dr:drill", "/dr/drill"): dict.fromkeys(PERSONAS, 405),
         # POST only; who may post is pinned in tests/monitoring/test_triage.py.
         ("monitoring:alert-triage", "/monitoring/alerts/1/triage"): dict.fromkeys(PERSONAS, 405),
         # POST only (tests/monitoring/test_refresh_buttons.py).

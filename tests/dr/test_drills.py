@@ -1,0 +1,174 @@
+"""DR drills driven in process through the emulator: measured and recorded, production and the
+standby left as they were, the drill database deleted only after a second admin approves;
+refusals that create nothing; a drill of several tenants as one parent; the pages and the
+command."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from dr.drills import DRILL, DRILL_SET, DrillRefusedError, drill_request
+from dr.models import DrDrill, DrReadiness
+from dr.services import readiness_refresh
+from monitoring.models import RefreshRun
+from monitoring.services import fleet_refresh
+from operations.models import Operation
+from portal import roles
+from portal.azure import sites, sql
+from tests.drive import approve, drive
+from tests.factories import UserFactory
+from tests.monitoring.conftest import seeded
+from tests.request_log import request_marker, writes_since
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+@pytest.fixture
+def assessed(azure_emulator, fleet, control):
+    fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
+    readiness_refresh()
+    return fleet
+
+
+def ready_tenants(fleet):
+    ready = {r.tenant_id for r in DrReadiness.objects.filter(ready=True)}
+    return [t for t in fleet if t.pk in ready]
+
+
+@pytest.fixture
+def blake(db):
+    return UserFactory(username="blake.admin@fleetwise.example", groups=[roles.ADMINS])
+
+
+def _emulator_db(emulator, database_id):
+    return emulator.control("GET", "state")["resources"].get(database_id.lower())
+
+
+def test_a_drill_measures_rto_and_rpo_puts_the_standby_back_and_tears_down_after_approval(
+    azure_emulator, assessed, support, blake
+):
+    tenant = ready_tenants(assessed)[0]
+    standby = DrReadiness.objects.get(tenant=tenant).standby_site_id
+    strings_before = sites.connection_strings_get(standby)
+    live_before = sql.database_get(tenant.database_id)
+
+    operation = drill_request(tenants=[tenant], user=support, reason="Quarterly drill")
+    drive(operation)
+
+    assert operation.state == Operation.State.SUCCEEDED, list(
+        operation.steps.values_list("key", "message")
+    )
+    drill = DrDrill.objects.get(operation=operation)
+    assert drill.tenant == tenant
+    assert drill.database_name.startswith(f"{live_before.name}-drill-")
+    assert drill.rto_seconds > 0
+    assert drill.rto_seconds == pytest.approx(
+        (drill.healthy_at - operation.created_at).total_seconds()
+    )
+    # Geo backups lag about an hour (the emulator serves the last ten-minute mark an hour ago).
+    assert 3600 <= drill.rpo_seconds <= 3600 + 660
+    # The standby is back: stopped, its connection strings as they were.
+    assert sites.site_probe(standby).state == "Stopped"
+    assert sites.connection_strings_get(standby) == strings_before
+    # Production untouched.
+    live_after = sql.database_get(tenant.database_id)
+    assert live_after.is_online and live_after.tags == live_before.tags
+    # The drill database waits for a second admin before it goes.
+    teardown = drill.teardown_operation
+    assert teardown is not None and teardown.kind == "restore_cleanup"
+    assert teardown.state == Operation.State.AWAITING_APPROVAL
+    assert _emulator_db(azure_emulator, drill.database_id) is not None
+
+    approve(teardown, blake)
+    drive(teardown)
+
+    assert teardown.state == Operation.State.SUCCEEDED, teardown.error_message
+    assert _emulator_db(azure_emulator, drill.database_id) is None
+    assert _emulator_db(azure_emulator, tenant.database_id) is not None
+
+
+def test_a_tenant_that_is_not_dr_ready_is_refused_and_nothing_is_created(
+    azure_emulator, assessed, support
+):
+    without = seeded(azure_emulator, "no_standby_site")
+    tenant = next(t for t in assessed if t.slug == without["slug"])
+    marker = request_marker(azure_emulator)
+
+    with pytest.raises(DrillRefusedError) as refused:
+        drill_request(tenants=[tenant], user=support, reason="drill")
+
+    assert "is not DR ready" in refused.value.message
+    assert "No standby App Service site" in refused.value.message
+    assert not Operation.objects.exists()
+    assert writes_since(azure_emulator, marker) == 0
+
+
+def test_a_tenant_never_assessed_is_refused(azure_emulator, fleet, support):
+    with pytest.raises(DrillRefusedError, match="has not been assessed for DR yet"):
+        drill_request(tenants=[fleet[0]], user=support, reason="drill")
+    assert not Operation.objects.exists()
+
+
+def test_an_account_manager_may_not_run_a_drill(assessed, account_manager):
+    with pytest.raises(DrillRefusedError, match="do not have permission"):
+        drill_request(tenants=ready_tenants(assessed)[:1], user=account_manager, reason="drill")
+    assert not Operation.objects.exists()
+
+
+def test_a_drill_of_several_tenants_runs_each_as_a_child(azure_emulator, assessed, admin_user):
+    chosen = ready_tenants(assessed)[:2]
+
+    parent = drill_request(tenants=chosen, user=admin_user, reason="Tier drill")
+    drive(parent, seconds=180)
+
+    assert parent.kind == DRILL_SET and parent.state == Operation.State.SUCCEEDED
+    children = list(parent.children.all())
+    assert {c.kind for c in children} == {DRILL} and len(children) == 2
+    assert all(c.state == Operation.State.SUCCEEDED for c in children)
+    assert set(DrDrill.objects.values_list("tenant__slug", flat=True)) == {t.slug for t in chosen}
+
+
+def test_the_pages_show_the_last_drill_and_only_staff_who_restore_may_request_one(
+    client, azure_emulator, assessed, support, account_manager
+):
+    tenant = ready_tenants(assessed)[0]
+    client.force_login(account_manager)
+    refused = client.post(reverse("dr:drill"), {"tenant": tenant.slug, "reason": "x"})
+    assert refused.status_code == 403
+
+    client.force_login(support)
+    answer = client.post(
+        reverse("dr:drill"), {"tenant": tenant.slug, "reason": "Drill from the page"}
+    )
+    operation = Operation.objects.get(kind=DRILL)
+    assert answer.status_code == 302
+    assert answer["Location"] == reverse("operations:detail", args=[operation.pk])
+    drive(operation)
+
+    drill = DrDrill.objects.get(operation=operation)
+    page = client.get(reverse("dr:readiness")).content.decode()
+    assert 'id="last-drill"' in page and f"RTO <strong>{drill.rto_seconds:.0f} s" in page
+    tenant_page = client.get(reverse("tenants:detail", args=[tenant.slug])).content.decode()
+    assert f"RTO <strong>{drill.rto_seconds:.0f} s</strong>" in tenant_page
+    assert f"#{drill.teardown_operation_id}" in tenant_page
+
+
+def test_the_command_refuses_a_tenant_that_is_not_ready_in_words(azure_emulator, assessed, support):
+    without = seeded(azure_emulator, "no_standby_site")
+
+    with pytest.raises(CommandError, match="is not DR ready"):
+        call_command(
+            "dr_drill",
+            "--tenant",
+            without["slug"],
+            "--requested-by",
+            support.username,
+            "--reason",
+            "drill",
+            stdout=StringIO(),
+        )
+    assert not Operation.objects.exists()
