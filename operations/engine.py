@@ -38,6 +38,7 @@ from operations.kinds import OperationKind, Step, Wait, kind_of
 from operations.models import Operation, OperationStep
 from portal.audit import audit_record
 from portal.azure.errors import AzureOperationError, AzureTransientError
+from portal.log_context import operation_context
 
 __all__ = [
     "CancelledError",
@@ -155,6 +156,11 @@ class _Run:
 
 def operation_execute(*, operation_id: int, enqueue: Enqueue, task_id: str = "") -> None:
     """Run (or resume) an operation. Safe to call any number of times for the same id."""
+    with operation_context(operation_id):  # every log line of the run names the operation
+        _execute(operation_id, enqueue, task_id)
+
+
+def _execute(operation_id: int, enqueue: Enqueue, task_id: str) -> None:
     operation = Operation.objects.filter(pk=operation_id).first()
     if operation is None or operation.state not in (
         Operation.State.QUEUED,

@@ -24,7 +24,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from portal.middleware import client_ip, current_request
+from portal.log_context import current_request
+from portal.middleware import client_ip
 from portal.models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:

@@ -5,28 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from opentelemetry import trace
 
 from portal.azure.connection import azure_connection
 from portal.azure.web_profile import web_budget
+from portal.log_context import RequestContext, current_request
 
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    request_id: str
-    source_ip: str | None
-
-
-current_request: ContextVar[RequestContext | None] = ContextVar("current_request", default=None)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -53,6 +44,8 @@ class RequestIdMiddleware:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
+        # The request's span (telemetry on) carries it too, to find a log line's trace.
+        trace.get_current_span().set_attribute("fleetwise.request_id", request_id)
         token = current_request.set(RequestContext(request_id, client_ip(request)))
         try:
             response = self.get_response(request)

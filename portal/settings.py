@@ -209,6 +209,16 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker lines name the enqueuing request and the operation, as the web's do (portal/celery.py
+# adds the filter that fills them in).
+CELERY_WORKER_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] "
+    "[request=%(request_id)s operation=%(operation_id)s] %(message)s"
+)
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(task_name)s[%(task_id)s] "
+    "[request=%(request_id)s operation=%(operation_id)s] %(message)s"
+)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # Enqueueing from a page must not hang when Redis is down: the producer gives up after about
@@ -430,12 +440,37 @@ if PORTAL_AZURE == "azure":
         ENTRA_CLIENT_SECRET_OR_CERTIFICATE=ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_PATH,
     )
 
+# --- Telemetry (docs/telemetry.md): OpenTelemetry traces, metrics and logs. ---
+PORTAL_TELEMETRY = require_choice(
+    "PORTAL_TELEMETRY",
+    env.str("PORTAL_TELEMETRY", default="off" if PORTAL_ENVIRONMENT == "test" else "auto"),
+    ("auto", "off", "console", "otlp", "azure-monitor"),
+)
+APPLICATIONINSIGHTS_CONNECTION_STRING = env.str("APPLICATIONINSIGHTS_CONNECTION_STRING", default="")
+# Read by the OTLP exporters themselves; here so that `auto` can see it is set.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+if PORTAL_TELEMETRY == "azure-monitor" and not APPLICATIONINSIGHTS_CONNECTION_STRING:
+    raise ImproperlyConfigured(
+        "PORTAL_TELEMETRY=azure-monitor needs APPLICATIONINSIGHTS_CONNECTION_STRING."
+    )
+
+# Every line names the request and the operation it belongs to ("-" when none).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"refusals": {"()": "portal.log_filters.ExpectedRefusalsOnOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[request=%(request_id)s operation=%(operation_id)s] %(message)s"
+        }
+    },
+    "filters": {
+        "refusals": {"()": "portal.log_filters.ExpectedRefusalsOnOneLine"},
+        "context": {"()": "portal.log_context.LogContextFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # The SDKs log every request and response header at INFO.

@@ -23,6 +23,7 @@ from portal.services import role_groups_sync
 from tests.factories import UserFactory
 from tests.postgres import POSTGRES_RUN, PostgresCluster, child_process_database_env
 from tests.processes import WorkerProcess
+from tests.telemetry import spans, telemetry_on, telemetry_providers  # noqa: F401 - fixtures
 
 
 def free_port() -> int:
