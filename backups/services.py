@@ -64,6 +64,11 @@ class RestoreRefusedError(Exception):
         self.field = field
 
 
+class RestoreConflictError(RestoreRefusedError):
+    """Refused because of what is going on, not what was asked: another operation holds the
+    tenant (or a lock the restore needs). Asking again later can succeed."""
+
+
 @dataclass(frozen=True)
 class RestoreRequest:
     """What a person asked for, as typed (kept to re-check at confirmation)."""
@@ -182,7 +187,7 @@ def restore_plan(
     zone = portal_zone()
     active = Operation.objects.filter(tenant=tenant, state__in=Operation.ACTIVE_STATES).first()
     if active is not None:
-        raise RestoreRefusedError(
+        raise RestoreConflictError(
             f"{tenant.display_name} already has an operation in progress (#{active.pk}, "
             f"{active.get_state_display().lower()}); wait for it or cancel it first."
         )
@@ -412,7 +417,7 @@ def restore_request(
             parameters=plan.parameters,
         )
     except OperationRefusedError as exc:
-        raise RestoreRefusedError(str(exc)) from exc
+        raise RestoreConflictError(str(exc)) from exc
 
 
 def restore_snapshot_request(*, tenant: Tenant) -> RestoreSnapshot:
@@ -539,4 +544,4 @@ def restore_cleanup_request(*, copy: ExpiredCopy, user: User, reason: str) -> Op
             },
         )
     except OperationRefusedError as exc:
-        raise RestoreRefusedError(str(exc)) from exc
+        raise RestoreConflictError(str(exc)) from exc

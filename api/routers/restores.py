@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from api.auth import caller_user
 from api.plan_tokens import plan_token_check, plan_token_issue
@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from api.serialise import operation_detail
 from backups.services import (
+    RestoreConflictError,
     RestoreRefusedError,
     RestoreRequest,
     restore_plan,
@@ -60,9 +61,12 @@ def _request(inputs: RestoreIn) -> RestoreRequest:
 
 
 def _refused(exc: RestoreRefusedError) -> Problem:
-    """A refusal of the plan: the input at fault when there is one (422), else 400. A time a
-    daylight-saving change made ambiguous comes with its UTC readings to choose from."""
+    """A refusal of the plan: another operation in the way (409), the input at fault when there
+    is one (422), else 400. A time a daylight-saving change made ambiguous comes with its UTC
+    readings to choose from."""
     extra = {"utc_readings": [r.isoformat() for r in exc.readings]} if exc.readings else {}
+    if isinstance(exc, RestoreConflictError):
+        return Problem(409, "restore-conflict", exc.message)
     if exc.field:
         return Problem(
             422,
@@ -103,9 +107,7 @@ def restore_plan_call(request: HttpRequest, payload: RestoreIn) -> dict[str, Any
     response={202: OperationDetail, **REFUSALS},
     summary="Request the planned restore (re-checked now; may wait for approval)",
 )
-def restore_request_call(
-    request: HttpRequest, payload: RestoreConfirmIn
-) -> tuple[int, dict[str, Any]]:
+def restore_request_call(request: HttpRequest, payload: RestoreConfirmIn) -> Status[dict[str, Any]]:
     user = caller_user(request, write=True)
     tenant = _restore_tenant(user, payload.tenant)
     plan_token_check(token=payload.plan_token, user=user, inputs=payload)
@@ -121,4 +123,4 @@ def restore_request_call(
         )
     except RestoreRefusedError as exc:
         raise _refused(exc) from exc
-    return 202, operation_detail(operation)
+    return Status(202, operation_detail(operation))
