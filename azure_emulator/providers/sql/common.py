@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from starlette.responses import Response
 
 from azure_emulator import lro
-from azure_emulator.arm import ArmRequest, Router
+from azure_emulator.arm import ArmRequest, Router, normalise_region
 from azure_emulator.errors import ArmError, bad_request, not_found
 from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.state import JSON, Store, isoformat, parse_time
+
+if TYPE_CHECKING:
+    from azure_emulator.runtime import Emulator
 
 router = Router()
 
@@ -317,6 +324,100 @@ def accepted(req: ArmRequest, operation: str) -> JSON:
     """The body of a SQL long-running write's 202, as Azure records it: what started and when,
     not the resource (read the resource once the operation completes)."""
     return {"operation": operation, "startTime": isoformat(req.store.now())}
+
+
+@dataclass(frozen=True)
+class Write:
+    """A kind of SQL long-running write: its LRO finalizer, the ``operation`` Azure names in the
+    202 body, and the kind in its status URLs (``<kind>AzureAsyncOperation``)."""
+
+    finalize: str
+    operation: str
+    status_kind: str = "database"
+
+
+DATABASE_CREATE = Write("sql.database_create", "CreateLogicalDatabase")
+DATABASE_UPDATE = Write("sql.database_update", "UpdateLogicalDatabase")
+DATABASE_DELETE = Write("sql.database_delete", "DropLogicalDatabase")
+POOL_CREATE = Write("sql.pool_create", "CreateElasticPool", "elasticPool")
+POOL_UPDATE = Write("sql.pool_update", "UpdateElasticPool", "elasticPool")
+POOL_DELETE = Write("sql.pool_delete", "DropElasticPool", "elasticPool")
+SERVER_KEY_CREATE = Write("sql.server_key_create", "UpsertServerKey", "serverKey")
+SERVER_KEY_DELETE = Write("sql.server_key_delete", "DropServerKey", "serverKey")
+PROTECTOR_UPDATE = Write(
+    "sql.protector_update", "UpsertLogicalServerEncryptionProtector", "encryptionProtector"
+)
+
+
+def start_write(
+    req: ArmRequest,
+    server: JSON,
+    write: Write,
+    resource_id: str,
+    *,
+    args: JSON | None = None,
+    labels: JSON | None = None,
+    delay_seconds: float = 0.0,
+) -> Response:
+    """Start a long-running write on one of ``server``'s resources: 202 with Azure-AsyncOperation
+    and Location and the small :func:`accepted` body; the operation is labelled with its
+    subscription (restore queueing counts by it) plus ``labels``."""
+    return lro.start(
+        req,
+        finalize=write.finalize,
+        resource_id=resource_id,
+        location=server["location"],
+        args=args,
+        body=accepted(req, write.operation),
+        status=202,
+        status_kind=write.status_kind,
+        labels={"subscription": req.params["subscription"], **(labels or {})},
+        delay_seconds=delay_seconds,
+    )
+
+
+@lro.finalizer("sql.pool_delete")
+@lro.finalizer("sql.server_key_delete")
+def deleted_when_succeeded(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
+    """A delete's completion: the resource goes once the operation succeeds (a failed delete
+    leaves it as it was)."""
+    if succeeded:
+        emulator.store.delete(op["resource_id"])
+    return None
+
+
+def require_child(
+    req: ArmRequest, server: JSON, collection: str, param: str, resource_type: str
+) -> JSON:
+    """The resource the URL names under ``server`` (``<server>/<collection>/<name>``), or ARM's
+    not-found."""
+    found = find_child(req, server, collection, param)
+    if found is None:
+        raise not_found(resource_type, req.params[param])
+    return found
+
+
+def find_child(req: ArmRequest, server: JSON, collection: str, param: str) -> JSON | None:
+    """The resource the URL names under ``server`` if it exists (deletes answer 204 if not)."""
+    return req.store.get(f"{server['id']}/{collection}/{req.params[param]}")
+
+
+def require_pool(req: ArmRequest, server: JSON) -> JSON:
+    return require_child(req, server, "elasticPools", "pool", POOL_TYPE)
+
+
+def require_server_location(body: JSON, server: JSON) -> None:
+    """A create names a location, and it is its server's (Azure's codes for each refusal)."""
+    if not body.get("location"):
+        raise bad_request(
+            "LocationRequired", "The location property is required for this definition."
+        )
+    if normalise_region(body["location"]) != normalise_region(server["location"]):
+        raise bad_request(
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{body['location']}' does not match the location of server "
+            f"'{server['name']}' ({server['location']}).",
+        )
 
 
 # Capacity Azure fills in when a database names only its SKU (DTU objectives by name).

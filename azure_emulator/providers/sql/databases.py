@@ -8,28 +8,34 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 
 from azure_emulator import lro
-from azure_emulator.arm import ArmRequest, normalise_region, page, respond
-from azure_emulator.errors import ArmError, bad_request, not_found
+from azure_emulator.arm import ArmRequest, page, respond
+from azure_emulator.errors import ArmError, bad_request
 from azure_emulator.providers.sql.backups import default_policy
 from azure_emulator.providers.sql.common import (
     DATABASE,
+    DATABASE_CREATE,
+    DATABASE_DELETE,
+    DATABASE_UPDATE,
     DB_TYPE,
     POOL,
-    POOL_TYPE,
     RESTORE_MODES,
     SERVER,
-    accepted,
     busy,
     filled_sku,
+    find_child,
     live_databases,
     master_database,
     record_dropped,
     render_database,
+    require_child,
     require_database,
+    require_pool,
     require_server,
+    require_server_location,
     resolve_pool,
     retention_days,
     router,
+    start_write,
 )
 from azure_emulator.providers.sql.geo_keys import check_secondaries_hold, keys_added_record
 from azure_emulator.providers.sql.key_access import refresh_key_access
@@ -60,9 +66,7 @@ def databases_list_by_server(req: ArmRequest) -> Response:
 @router.route("GET", POOL + "/databases", "databases.list_by_elastic_pool")
 def databases_list_by_pool(req: ArmRequest) -> Response:
     server = require_server(req)
-    pool = req.store.get(f"{server['id']}/elasticPools/{req.params['pool']}")
-    if pool is None:
-        raise not_found(POOL_TYPE, req.params["pool"])
+    pool = require_pool(req, server)
     items = [
         db
         for db in live_databases(req.store, server["id"])
@@ -101,16 +105,7 @@ def database_put(req: ArmRequest) -> Response:
             f"The destination database name '{req.params['database']}' already exists on the "
             f"destination server '{server['name']}'.",
         )
-    if not body.get("location"):
-        raise bad_request(
-            "LocationRequired", "The location property is required for this definition."
-        )
-    if normalise_region(body["location"]) != normalise_region(server["location"]):
-        raise bad_request(
-            "LocationNotAvailableForResourceType",
-            f"The provided location '{body['location']}' does not match the location of server "
-            f"'{server['name']}' ({server['location']}).",
-        )
+    require_server_location(body, server)
     if mode not in ("Default", *RESTORE_MODES):
         raise bad_request(
             "InvalidDatabaseCreateOrUpdateRequest",
@@ -211,22 +206,20 @@ def database_put(req: ArmRequest) -> Response:
     for child in ("backupShortTermRetentionPolicies", "backupLongTermRetentionPolicies"):
         template_child = req.store.get(f"{template['id']}/{child}/default") if template else None
         default_policy(req.store, db_id, child, template_child)
-    labels: JSON = {"restore": mode != "Default", "subscription": req.params["subscription"]}
+    labels: JSON = {"restore": mode != "Default"}
     if pool is not None:
         labels["pool"] = pool["id"]
-    response = lro.start(
+    response = start_write(
         req,
-        finalize="sql.database_create",
-        resource_id=db_id,
-        location=server["location"],
+        server,
+        DATABASE_CREATE,
+        db_id,
         args={
             "mode": mode,
             "point_in_time": isoformat(point_in_time) if point_in_time else None,
             "source_id": source["id"] if source else None,
             "keys": sorted(props.get("keys") or {}),
         },
-        body=accepted(req, "CreateLogicalDatabase"),
-        status=202,
         labels=labels,
         delay_seconds=queued,
     )
@@ -331,16 +324,13 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
         db["properties"]["requestedServiceObjectiveName"] = (
             "ElasticPool" if change.get("pool") else _slo_name(change["sku"])
         )
-    labels: JSON = {"subscription": req.params["subscription"], "scale": True}
-    return lro.start(
+    return start_write(
         req,
-        finalize="sql.database_update",
-        resource_id=db["id"],
-        location=server["location"],
+        server,
+        DATABASE_UPDATE,
+        db["id"],
         args=change,
-        body=accepted(req, "UpdateLogicalDatabase"),
-        status=202,
-        labels=labels,
+        labels={"scale": True},
     )
 
 
@@ -376,7 +366,7 @@ def _database_updated(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | N
 @router.route("DELETE", DATABASE, "databases.delete")
 def database_delete(req: ArmRequest) -> Response:
     server = require_server(req)
-    db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
+    db = find_child(req, server, "databases", "database")
     if db is None:
         return Response(status_code=204)
     for row in lro.running(req.emulator):
@@ -400,14 +390,7 @@ def database_delete(req: ArmRequest) -> Response:
             "DatabaseIsGeoPrimary",
             f"Database '{db['name']}' has a geo-replication secondary; remove the replication link first.",
         )
-    return lro.start(
-        req,
-        finalize="sql.database_delete",
-        resource_id=db["id"],
-        location=server["location"],
-        body=accepted(req, "DropLogicalDatabase"),
-        status=202,
-    )
+    return start_write(req, server, DATABASE_DELETE, db["id"])
 
 
 @lro.finalizer("sql.database_delete")
@@ -437,9 +420,7 @@ def _database_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | N
 @router.route("POST", DATABASE + "/move", "databases.rename")
 def database_rename(req: ArmRequest) -> Response:
     server = require_server(req)
-    db = req.store.get(f"{server['id']}/databases/{req.params['database']}")
-    if db is None:
-        raise not_found(DB_TYPE, req.params["database"])
+    db = require_child(req, server, "databases", "database", DB_TYPE)
     target = str(req.json().get("id") or "")
     target_server, sep, new_name = target.rstrip("/").rpartition("/databases/")
     if not sep or not new_name:

@@ -13,13 +13,17 @@ from azure_emulator.errors import ArmError, bad_request, not_found
 from azure_emulator.providers.sql.common import (
     DATABASE,
     KEY_TYPE,
+    PROTECTOR_UPDATE,
     SERVER,
-    accepted,
+    SERVER_KEY_CREATE,
+    SERVER_KEY_DELETE,
     keyvault_version,
     live_databases,
+    require_child,
     require_database,
     require_server,
     router,
+    start_write,
 )
 from azure_emulator.providers.sql.key_access import revalidated
 from azure_emulator.state import JSON, Store, isoformat
@@ -104,11 +108,7 @@ def keys_list(req: ArmRequest) -> Response:
 
 @router.route("GET", SERVER + "/keys/{key}", "server_keys.get")
 def key_get(req: ArmRequest) -> Response:
-    server = require_server(req)
-    key = req.store.get(f"{server['id']}/keys/{req.params['key']}")
-    if key is None:
-        raise not_found(KEY_TYPE, req.params["key"])
-    return respond(key)
+    return respond(require_child(req, require_server(req), "keys", "key", KEY_TYPE))
 
 
 @router.route("PUT", SERVER + "/keys/{key}", "server_keys.create_or_update")
@@ -159,16 +159,7 @@ def key_put(req: ArmRequest) -> Response:
         }
     )
     # Long-running in Azure (202 with Azure-AsyncOperation and Location).
-    return lro.start(
-        req,
-        finalize="sql.server_key_create",
-        resource_id=key_id,
-        location=server["location"],
-        body=accepted(req, "UpsertServerKey"),
-        status=202,
-        status_kind="serverKey",
-        labels={"subscription": req.params["subscription"]},
-    )
+    return start_write(req, server, SERVER_KEY_CREATE, key_id)
 
 
 @lro.finalizer("sql.server_key_create")
@@ -195,23 +186,8 @@ def key_delete(req: ArmRequest) -> Response:
         raise ArmError(
             409, "AzureKeyVaultKeyInUse", "The key is currently being used by the server."
         )
-    return lro.start(
-        req,
-        finalize="sql.server_key_delete",
-        resource_id=key_id,
-        location=server["location"],
-        body=accepted(req, "DropServerKey"),
-        status=202,
-        status_kind="serverKey",
-        labels={"subscription": req.params["subscription"]},
-    )
-
-
-@lro.finalizer("sql.server_key_delete")
-def _server_key_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
-    if succeeded:
-        emulator.store.delete(op["resource_id"])
-    return None
+    # Completed by common.deleted_when_succeeded.
+    return start_write(req, server, SERVER_KEY_DELETE, key_id)
 
 
 def _protector(req: ArmRequest, server: JSON) -> JSON:
@@ -285,16 +261,12 @@ def protector_put(req: ArmRequest) -> Response:
         "serverKeyType": key_type,
         "autoRotationEnabled": bool(props.get("autoRotationEnabled", False)),
     }
-    return lro.start(
+    return start_write(
         req,
-        finalize="sql.protector_update",
-        resource_id=current["id"],
-        location=server["location"],
+        server,
+        PROTECTOR_UPDATE,
+        current["id"],
         args=args,
-        body=accepted(req, "UpsertLogicalServerEncryptionProtector"),
-        status=202,
-        status_kind="encryptionProtector",
-        labels={"subscription": req.params["subscription"]},
     )
 
 

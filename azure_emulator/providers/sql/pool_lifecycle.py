@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 
 from azure_emulator import lro
-from azure_emulator.arm import ArmRequest, normalise_region
+from azure_emulator.arm import ArmRequest
 from azure_emulator.errors import ArmError, bad_request
 from azure_emulator.providers.sql.common import (
     POOL,
+    POOL_CREATE,
+    POOL_DELETE,
     POOL_TYPE,
     STANDARD_POOL_DTUS,
-    accepted,
     busy,
+    find_child,
     require_server,
+    require_server_location,
     router,
+    start_write,
 )
 from azure_emulator.providers.sql.pools import pool_members, pool_update
 from azure_emulator.state import JSON, isoformat
@@ -66,16 +70,7 @@ def pool_put(req: ArmRequest) -> Response:
         assert isinstance(updated, Response)  # noqa: S101 - a synchronous handler
         return updated
     body = req.json()
-    if not body.get("location"):
-        raise bad_request(
-            "LocationRequired", "The location property is required for this definition."
-        )
-    if normalise_region(body["location"]) != normalise_region(server["location"]):
-        raise bad_request(
-            "LocationNotAvailableForResourceType",
-            f"The provided location '{body['location']}' does not match the location of server "
-            f"'{server['name']}' ({server['location']}).",
-        )
+    require_server_location(body, server)
     sku = _sku(body.get("sku"))
     props = body.get("properties") or {}
     capacity = float(sku["capacity"])
@@ -103,16 +98,7 @@ def pool_put(req: ArmRequest) -> Response:
         "_meta": {"metrics": None},
     }
     req.store.put(pool)
-    return lro.start(
-        req,
-        finalize="sql.pool_create",
-        resource_id=pool_id,
-        location=server["location"],
-        body=accepted(req, "CreateElasticPool"),
-        status=202,
-        status_kind="elasticPool",
-        labels={"subscription": req.params["subscription"]},
-    )
+    return start_write(req, server, POOL_CREATE, pool_id)
 
 
 @lro.finalizer("sql.pool_create")
@@ -131,7 +117,7 @@ def _pool_created(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
 @router.route("DELETE", POOL, "elastic_pools.delete")
 def pool_delete(req: ArmRequest) -> Response:
     server = require_server(req)
-    pool = req.store.get(f"{server['id']}/elasticPools/{req.params['pool']}")
+    pool = find_child(req, server, "elasticPools", "pool")
     if pool is None:
         return Response(status_code=204)
     busy(req, pool["id"])
@@ -143,20 +129,5 @@ def pool_delete(req: ArmRequest) -> Response:
             f"The elastic pool '{pool['name']}' still holds {len(members)} database(s); move "
             "or delete them before deleting the pool.",
         )
-    return lro.start(
-        req,
-        finalize="sql.pool_delete",
-        resource_id=pool["id"],
-        location=server["location"],
-        body=accepted(req, "DropElasticPool"),
-        status=202,
-        status_kind="elasticPool",
-        labels={"subscription": req.params["subscription"]},
-    )
-
-
-@lro.finalizer("sql.pool_delete")
-def _pool_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | None:
-    if succeeded:
-        emulator.store.delete(op["resource_id"])
-    return None
+    # Completed by common.deleted_when_succeeded.
+    return start_write(req, server, POOL_DELETE, pool["id"])

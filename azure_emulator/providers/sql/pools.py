@@ -8,18 +8,19 @@ from starlette.responses import Response
 
 from azure_emulator import lro
 from azure_emulator.arm import ArmRequest, page, respond
-from azure_emulator.errors import bad_request, not_found
+from azure_emulator.errors import bad_request
 from azure_emulator.providers.sql.common import (
     POOL,
-    POOL_TYPE,
+    POOL_UPDATE,
     SERVER,
     STANDARD_POOL_DTUS,
-    accepted,
     busy,
     live_databases,
     pools_on,
+    require_pool,
     require_server,
     router,
+    start_write,
 )
 from azure_emulator.state import JSON, Store
 
@@ -78,10 +79,7 @@ def _render_pool(pool: JSON) -> JSON:
 
 @router.route("GET", POOL, "elastic_pools.get")
 def pool_get(req: ArmRequest) -> Response:
-    server = require_server(req)
-    pool = req.store.get(f"{server['id']}/elasticPools/{req.params['pool']}")
-    if pool is None:
-        raise not_found(POOL_TYPE, req.params["pool"])
+    pool = require_pool(req, require_server(req))
     return respond(_render_pool(pool))
 
 
@@ -94,9 +92,7 @@ def pools_list(req: ArmRequest) -> Response:
 @router.route("PATCH", POOL, "elastic_pools.update")
 def pool_update(req: ArmRequest) -> Response:
     server = require_server(req)
-    pool = req.store.get(f"{server['id']}/elasticPools/{req.params['pool']}")
-    if pool is None:
-        raise not_found(POOL_TYPE, req.params["pool"])
+    pool = require_pool(req, server)
     busy(req, pool["id"])
     body = req.json()
     props = body.get("properties") or {}
@@ -161,16 +157,13 @@ def pool_update(req: ArmRequest) -> Response:
     }
     if not sku and not change["properties"]:
         return respond(_render_pool(pool))
-    return lro.start(
+    return start_write(
         req,
-        finalize="sql.pool_update",
-        resource_id=pool["id"],
-        location=server["location"],
+        server,
+        POOL_UPDATE,
+        pool["id"],
         args=change,
-        body=accepted(req, "UpdateElasticPool"),
-        status=202,
-        status_kind="elasticPool",
-        labels={"subscription": req.params["subscription"], "scale": True},
+        labels={"scale": True},
     )
 
 
