@@ -532,7 +532,10 @@ def _update(req: ArmRequest, version: str | None) -> Response:
         # When the version stopped being usable: Microsoft.Sql times TDE inaccessibility by it.
         entry["disabled_at"] = _now(req.store)
     elif changes.get("enabled") is True:
-        entry.pop("disabled_at", None)
+        disabled_at = entry.pop("disabled_at", None)
+        if disabled_at is not None:
+            # Microsoft.Sql heals a database by itself when access came back soon enough.
+            entry["last_disabled"] = {"from": disabled_at, "to": _now(req.store)}
     ops = _key_ops_from(body, entry["kty"])
     if ops is not None:
         entry["key_ops"] = ops

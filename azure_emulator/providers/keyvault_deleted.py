@@ -108,6 +108,8 @@ def deleted_recover(req: ArmRequest) -> Response:
     row = _deleted_row(req, req.params["name"])
     _writable(req)
     # Recovery brings the key back whole: every version, its attributes and rotation policy.
+    # Microsoft.Sql heals a database by itself when access came back soon enough.
+    row["last_deleted"] = {"from": row["deleted"]["at"], "to": _now(req.store)}
     row["deleted"] = None
     row["recovered_at"] = _now(req.store)
     req.store.touch()

@@ -1,7 +1,8 @@
 """An inaccessible TDE protector through azure-mgmt-sql and azure-keyvault-keys: a database whose
-key version is disabled or deleted goes Inaccessible after about ten minutes, and comes back Online
-only once the key is usable again and the protector is revalidated (docs/azure-behaviours.md,
-"Key Vault soft-delete and TDE keys")."""
+key version is disabled or deleted goes Inaccessible after about ten minutes; if the key comes
+back within 30 minutes of that the database heals by itself within the hour, otherwise only
+once the key is usable again and the protector is revalidated (docs/azure-behaviours.md,
+"Key Vault soft-delete and TDE keys", "Self-healing of an Inaccessible database")."""
 
 from __future__ import annotations
 
@@ -91,6 +92,109 @@ def test_a_deleted_key_makes_the_database_inaccessible_until_recovered_and_reval
     keys.begin_recover_deleted_key(name).result()
     protectors.begin_revalidate(*_where(tenant), tenant["database_name"], "current").result()
 
+    assert _status(client, tenant) == "Online"
+
+
+def _advance(fresh, minutes):
+    fresh.control("POST", "clock", {"advance_seconds": minutes * MINUTES})
+
+
+def test_a_key_enabled_within_thirty_minutes_of_the_outage_heals_the_database_within_the_hour(
+    fresh, sql_client
+):
+    tenant, kid = _database_key_tenant(fresh)
+    client = sql_client(tenant["subscription_id"])
+    keys = clients.keys(fresh)
+    name, version = _key_of(kid)
+
+    keys.update_key_properties(name, version, enabled=False)
+    _advance(fresh, 11)
+    assert _status(client, tenant) == "Inaccessible"
+    _advance(fresh, 28)  # 29 minutes after the database went Inaccessible (39 after the loss)
+    keys.update_key_properties(name, version, enabled=True)
+    _advance(fresh, 59)
+    assert _status(client, tenant) == "Inaccessible"
+    _advance(fresh, 2)
+
+    assert _status(client, tenant) == "Online"
+    assert tenant["database_name"] not in _inaccessible_names(client, tenant)
+
+
+def test_a_key_enabled_after_thirty_minutes_of_outage_leaves_the_database_down_until_revalidated(
+    fresh, sql_client
+):
+    tenant, kid = _database_key_tenant(fresh)
+    client = sql_client(tenant["subscription_id"])
+    keys = clients.keys(fresh)
+    name, version = _key_of(kid)
+
+    keys.update_key_properties(name, version, enabled=False)
+    _advance(fresh, 11)
+    assert _status(client, tenant) == "Inaccessible"
+    _advance(fresh, 31)  # 32 minutes after the database went Inaccessible
+    keys.update_key_properties(name, version, enabled=True)
+    _advance(fresh, 3 * 60)
+    assert _status(client, tenant) == "Inaccessible"
+
+    client.database_encryption_protectors.begin_revalidate(
+        *_where(tenant), tenant["database_name"], "current"
+    ).result()
+
+    assert _status(client, tenant) == "Online"
+    _advance(fresh, 60)
+    assert _status(client, tenant) == "Online"
+
+
+def test_a_deleted_key_recovered_within_thirty_minutes_heals_the_database_by_itself(
+    fresh, sql_client
+):
+    tenant, kid = _database_key_tenant(fresh)
+    client = sql_client(tenant["subscription_id"])
+    keys = clients.keys(fresh)
+    name, _ = _key_of(kid)
+
+    keys.begin_delete_key(name).result()
+    _advance(fresh, 11)
+    assert _status(client, tenant) == "Inaccessible"
+    keys.begin_recover_deleted_key(name).result()
+    _advance(fresh, 61)
+
+    assert _status(client, tenant) == "Online"
+
+
+def test_a_short_outage_nobody_looked_at_still_takes_the_database_down_until_it_heals(
+    fresh, sql_client
+):
+    tenant, kid = _database_key_tenant(fresh)
+    client = sql_client(tenant["subscription_id"])
+    keys = clients.keys(fresh)
+    name, version = _key_of(kid)
+
+    keys.update_key_properties(name, version, enabled=False)
+    _advance(fresh, 20)
+    keys.update_key_properties(name, version, enabled=True)  # unread while the key was away
+    assert _status(client, tenant) == "Inaccessible"
+    _advance(fresh, 61)
+
+    assert _status(client, tenant) == "Online"
+
+
+def test_a_long_outage_nobody_looked_at_needs_a_revalidation_once(fresh, sql_client):
+    tenant, kid = _database_key_tenant(fresh)
+    client = sql_client(tenant["subscription_id"])
+    keys = clients.keys(fresh)
+    name, version = _key_of(kid)
+
+    keys.update_key_properties(name, version, enabled=False)
+    _advance(fresh, 45)
+    keys.update_key_properties(name, version, enabled=True)
+    _advance(fresh, 2 * 60)
+    assert _status(client, tenant) == "Inaccessible"
+    client.database_encryption_protectors.begin_revalidate(
+        *_where(tenant), tenant["database_name"], "current"
+    ).result()
+
+    _advance(fresh, 60)
     assert _status(client, tenant) == "Online"
 
 
