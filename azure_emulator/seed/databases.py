@@ -48,17 +48,20 @@ def tenant_database(
         "_meta": _database_meta(b, slug, max_size, key_history if cmk else []),
     }
     if cmk:
-        database["identity"] = {
-            "type": "UserAssigned",
-            "userAssignedIdentities": {
-                place.identity_id: {"principalId": b.guid(), "clientId": b.guid()}
-            },
-        }
+        # A database-level key is reached through the subscription's user-assigned identity.
+        database["identity"] = _user_assigned(b, place.identity_id)
     b.put(database)
     _database_policies(b, database["id"], auditing=not flags["auditing_off"])
     if flags["geo_replicated"] and redundancy == "Geo":
         database["_meta"]["geo_secondary_id"] = _geo_secondary(b, database, place.geo, slug)
     return database
+
+
+def _user_assigned(b: FleetBuilder, identity_id: str) -> JSON:
+    return {
+        "type": "UserAssigned",
+        "userAssignedIdentities": {identity_id: {"principalId": b.guid(), "clientId": b.guid()}},
+    }
 
 
 def _database_meta(

@@ -83,23 +83,7 @@ def _plan(b: FleetBuilder, target: SiteTarget) -> tuple[JSON, int]:
                 "family": family,
                 "capacity": workers,
             },
-            "properties": {
-                "status": "Ready",
-                "numberOfWorkers": workers,
-                "maximumNumberOfWorkers": 30,
-                "numberOfSites": 1,
-                "reserved": True,
-                "provisioningState": "Succeeded",
-                "geoRegion": PRIMARY_REGION_DISPLAY,
-                "perSiteScaling": False,
-                "elasticScaleEnabled": False,
-                "zoneRedundant": False,
-                "resourceGroup": rg["name"],
-                "subscription": target.subscription_id,
-                "kind": "linux",
-                "isSpot": False,
-                "hyperV": False,
-            },
+            "properties": _plan_properties(target, workers),
             "_meta": {
                 "tenant": target.slug,
                 "metrics": metric_profile(b.rng, b.rng.uniform(15, 45)),
@@ -107,6 +91,26 @@ def _plan(b: FleetBuilder, target: SiteTarget) -> tuple[JSON, int]:
         }
     )
     return plan, workers
+
+
+def _plan_properties(target: SiteTarget, workers: int) -> JSON:
+    return {
+        "status": "Ready",
+        "numberOfWorkers": workers,
+        "maximumNumberOfWorkers": 30,
+        "numberOfSites": 1,
+        "reserved": True,
+        "provisioningState": "Succeeded",
+        "geoRegion": PRIMARY_REGION_DISPLAY,
+        "perSiteScaling": False,
+        "elasticScaleEnabled": False,
+        "zoneRedundant": False,
+        "resourceGroup": target.resource_group["name"],
+        "subscription": target.subscription_id,
+        "kind": "linux",
+        "isSpot": False,
+        "hyperV": False,
+    }
 
 
 def _site_meta(b: FleetBuilder, target: SiteTarget) -> JSON:
