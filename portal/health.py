@@ -1,5 +1,7 @@
-"""What /healthz reports: the portal's database (the probe's verdict), the broker and how old the
-fleet's last refresh is (reported, not judged: restarting a web instance fixes neither)."""
+"""What the health endpoints report. /healthz: the database and the broker (either down: 503,
+naming it) and how old the fleet's last refresh is (reported only). /healthz/live: the database
+alone, for App Service's health check, which takes instances out of rotation and restarts them:
+that cannot fix a broker outage, during which pages still work (docs/telemetry.md)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ from monitoring.models import RefreshRun
 
 
 def database_ok() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """One query; errors are not shown (the probe is public and they name hosts)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return False
     return True
 
 
@@ -50,8 +56,19 @@ def last_fleet_refresh() -> dict[str, Any]:
 
 
 def health_report() -> dict[str, Any]:
+    """`failing` names the parts down; the fleet refresh is not read when the database is."""
+    database = database_ok()
+    broker = broker_reachable()
+    failing = [part for part, ok in (("database", database), ("broker", broker)) if not ok]
     return {
-        "status": "ok" if database_ok() else "down",
-        "broker": "ok" if broker_reachable() else "unreachable",
-        "fleet_refresh": last_fleet_refresh(),
+        "status": "failing" if failing else "ok",
+        "failing": failing,
+        "database": "ok" if database else "unreachable",
+        "broker": "ok" if broker else "unreachable",
+        "fleet_refresh": last_fleet_refresh() if database else None,
     }
+
+
+def liveness_report() -> dict[str, Any]:
+    database = database_ok()
+    return {"status": "ok" if database else "failing", "failing": [] if database else ["database"]}

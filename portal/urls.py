@@ -12,6 +12,7 @@ handler500 = "portal.views.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz-live"),
     path("auth/sign-in/", views.sign_in, name="sign-in"),
     path("auth/start/", views.sign_in_start, name="auth-start"),
     path("auth/callback", views.sign_in_callback, name="auth-callback"),

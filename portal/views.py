@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal import break_glass
 from portal.audit import audit_record
 from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sign_out_url
-from portal.health import health_report
+from portal.health import health_report, liveness_report
 from portal.middleware import client_ip
 from portal.models import AuditEvent
 from portal.pages import render_page
@@ -262,6 +262,15 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """App Service's health-check probe: 200 when the portal can reach its own database (an
-    error otherwise); the broker and the fleet refresh's age are reported beside it."""
-    return JsonResponse(health_report())
+    """For monitors and people: 200 when the database and the broker answer, else 503 naming the
+    failing parts; the fleet refresh's age beside them."""
+    report = health_report()
+    return JsonResponse(report, status=503 if report["failing"] else 200)
+
+
+@require_GET
+@never_cache
+def healthz_live(request: HttpRequest) -> HttpResponse:
+    """App Service's health-check path: 200 while this instance reaches its database, 503 if not."""
+    report = liveness_report()
+    return JsonResponse(report, status=503 if report["failing"] else 200)

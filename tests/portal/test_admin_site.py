@@ -60,6 +60,6 @@ def test_the_landing_page_query_count_does_not_grow_with_the_fleet(
 
 
 def test_the_health_probe_answers_without_signing_in(client):
-    response = client.get("/healthz")
+    response = client.get("/healthz/live")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"

@@ -147,7 +147,7 @@ def test_the_demo_runs_without_debug_like_production_and_needs_no_secret():
 
 
 def test_responses_carry_the_security_headers(client, db):
-    response = client.get("/healthz")
+    response = client.get("/healthz/live")
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
