@@ -12,3 +12,7 @@ class DrConfig(AppConfig):
         from dr.drills import register_kinds as register_drills
 
         register_drills()
+
+        from dr.failover import register_kinds as register_failover
+
+        register_failover()

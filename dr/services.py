@@ -6,15 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
 from dr.collect import readiness_facts
+from dr.failover import REGION_FAILOVER, RegionFailoverParameters
 from dr.models import DrReadiness
+from dr.outage import HOME_REGION, REGION_LABELS, outage_evidence
 from dr.posture import DR_CHECK, dr_check
 from dr.readiness import ReadinessFacts, assess, unavailable
 from monitoring.models import PostureCheck, TenantHealth
+from operations.engine import Enqueue
+from operations.kinds import Subject
+from operations.models import Operation
+from operations.services import OperationRefusedError, operation_request
+from operations.tasks import enqueue_run
 from portal.audit import audit_record
 from portal.azure.meter import metered
 from tenants.models import Tenant
@@ -115,3 +122,39 @@ def readiness_refresh(*, actor: AbstractBaseUser | AnonymousUser | None = None) 
             },
         )
     return summary
+
+
+def failover_declare(
+    *,
+    region: str,
+    reason: str,
+    declared_by: User,
+    ticket: str = "",
+    enqueue: Enqueue = enqueue_run,
+) -> Operation:
+    """Declare `region` down and request its failover; a second admin must approve it.
+
+    The basis is recorded as Resource Health's when the stored readings show the region down,
+    otherwise as the admin's own declaration (the reason says why). Refused, with nothing
+    changed, for a region the fleet does not live in or while a failover is in progress."""
+    if region != HOME_REGION:
+        raise OperationRefusedError(
+            f"Only {REGION_LABELS[HOME_REGION]} ({HOME_REGION}) can be failed over: it is the "
+            "fleet's home region and Australia Southeast is its pair."
+        )
+    evidence = outage_evidence(region)
+    if not evidence.tenants:
+        raise OperationRefusedError(f"No tenant lives in {REGION_LABELS[region]}.")
+    return operation_request(
+        kind=REGION_FAILOVER,
+        subject=Subject(Operation.Subject.REGION, region, REGION_LABELS[region]),
+        requested_by=declared_by,
+        reason=reason,
+        ticket=ticket,
+        parameters=RegionFailoverParameters(
+            region=region,
+            basis="resource_health" if evidence.region_down else "declared",
+            evidence=evidence.summary(),
+        ),
+        enqueue=enqueue,
+    )

@@ -10,7 +10,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from dr.failover import REGION_FAILOVER
 from dr.selectors import dr_fleet_for_user, last_drill, tier_counts, with_last_drill
+from operations.selectors import operations_visible_to
 from portal.pages import render_page
 from portal.roles import REQUEST_RESTORE, VIEW_TENANT
 from tenants.models import Tenant
@@ -60,5 +62,10 @@ def readiness(request: HttpRequest) -> HttpResponse:
         "tiers": tier_counts(fleet),
         "page": page,
         "query": query.urlencode(),
+        "away_count": fleet.exclude(active_database_id="").count(),
+        "latest_failover": operations_visible_to(request.user)
+        .filter(kind=REGION_FAILOVER)
+        .order_by("-id")
+        .first(),
     }
     return render_page(request, "dr/readiness.html", context, title="Disaster recovery")

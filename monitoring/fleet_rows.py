@@ -58,6 +58,8 @@ class FleetRow:
     dr_ready: bool | None = None
     dr_gaps: tuple[str, ...] = ()
     dr_tier: int = 2
+    # The region the tenant runs in when it is not at home (failed over); "" at home.
+    runs_away_in: str = ""
 
 
 def _percent(value: float | None) -> str:
@@ -97,6 +99,7 @@ def _dr(tenant: Tenant) -> dict[str, Any]:
         "dr_ready": readiness.ready if readiness is not None else None,
         "dr_gaps": tuple(readiness.gaps) if readiness is not None else (),
         "dr_tier": tenant.dr_tier,
+        "runs_away_in": "" if tenant.active.at_home else tenant.active.region,
     }
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from operations.kinds import Wait, kind_of
-from operations.models import Operation, OperationStep
+from operations.models import AdmissionSlot, Operation, OperationStep
 from portal.azure.lro import LroOutcome
 
 P = TypeVar("P")
@@ -89,6 +89,13 @@ class StepContext:
         """What the subject is left with once the completed steps have been undone."""
         self.operation.outcome_if_rolled_back = words
         self._write(outcome_if_rolled_back=words)
+
+    def limits_release(self) -> None:
+        """Give back the kind's admission slots before the operation finishes (a failover's
+        restore is done: the next tenant's restore may start while this one sets up its app).
+        A resumed run does not take them again: slots are taken only at admission."""
+        self._write()
+        AdmissionSlot.objects.filter(operation=self.operation).delete()
 
     def heartbeat(self, message: str | None = None) -> None:
         """Renew the lease (call at least every OPERATIONS_LEASE_SECONDS / 3 while working)."""

@@ -67,13 +67,25 @@ def children_supervise(
 def _child_start(context: StepContext, request: ChildRequest, index: int) -> int:
     """Create child number `index` and record that it was started, in one transaction (a
     resumed parent neither skips nor repeats a child)."""
+    with transaction.atomic():
+        refusal = child_create(context, request)
+        refused = list(context.get("children_refused", []))
+        if refusal:
+            refused.append({"subject": request.subject.label, "reason": refusal})
+        context.save(children_started=index + 1, children_refused=refused)
+    return index + 1
+
+
+def child_create(context: StepContext, request: ChildRequest) -> str | None:
+    """Create and enqueue (after commit) one child of the running parent, inside the caller's
+    transaction; returns why it was refused (its subject busy), or None. Parents that choose
+    their own order (e.g. by room in each pool) call this and record the start themselves."""
     # Imported here: services import the engine, which this module extends.
     from operations.services import OperationRefusedError, operation_create
 
     parent = context.operation
-    refused = list(context.get("children_refused", []))
-    with transaction.atomic():
-        try:
+    try:
+        with transaction.atomic():
             child = operation_create(
                 kind=request.kind,
                 subject=request.subject,
@@ -86,10 +98,9 @@ def _child_start(context: StepContext, request: ChildRequest, index: int) -> int
                 parent=parent,
             )
             operation_start_now(child, context.enqueue)
-        except OperationRefusedError as exc:
-            refused.append({"subject": request.subject.label, "reason": str(exc)})
-        context.save(children_started=index + 1, children_refused=refused)
-    return index + 1
+    except OperationRefusedError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)

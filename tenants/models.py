@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -101,6 +104,15 @@ class Tenant(models.Model):
         help_text="Order of failover to Australia Southeast: tier 1 tenants come up first.",
     )
 
+    # Where the tenant runs now, when that is not its home (after a region failover): blank
+    # means the home resources above. Written only by `tenants.services.tenant_active_copy_set`.
+    active_region = models.CharField(max_length=40, blank=True)
+    active_sql_server_id = models.CharField(max_length=400, blank=True)
+    active_database_id = models.CharField(max_length=400, blank=True)
+    active_elastic_pool_id = models.CharField(max_length=400, blank=True)
+    active_site_id = models.CharField(max_length=400, blank=True)
+    active_since = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,3 +167,55 @@ class Tenant(models.Model):
     @property
     def database_name(self) -> str:
         return name_of(self.database_id)
+
+    @property
+    def active(self) -> ActiveCopy:
+        """The copy the tenant runs on now: its home resources unless failed over."""
+        if not self.active_database_id:
+            return ActiveCopy(
+                region=self.region,
+                sql_server_id=self.sql_server_id,
+                database_id=self.database_id,
+                elastic_pool_id=self.elastic_pool_id,
+                site_id=self.app_service_site_id,
+                at_home=True,
+                since=None,
+            )
+        return ActiveCopy(
+            region=self.active_region,
+            sql_server_id=self.active_sql_server_id,
+            database_id=self.active_database_id,
+            elastic_pool_id=self.active_elastic_pool_id,
+            site_id=self.active_site_id,
+            at_home=False,
+            since=self.active_since,
+        )
+
+
+@dataclass(frozen=True)
+class ActiveCopy:
+    """Where a tenant runs: region, SQL server, database, pool and App Service site."""
+
+    region: str
+    sql_server_id: str
+    database_id: str
+    elastic_pool_id: str
+    site_id: str
+    at_home: bool
+    since: datetime | None = None
+
+    @property
+    def database_name(self) -> str:
+        return name_of(self.database_id)
+
+    @property
+    def server_name(self) -> str:
+        return name_of(self.sql_server_id)
+
+    @property
+    def site_name(self) -> str:
+        return name_of(self.site_id)
+
+    @property
+    def pool_name(self) -> str:
+        return name_of(self.elastic_pool_id, default="")

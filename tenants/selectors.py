@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from portal.roles import VIEW_TENANT
-from tenants.models import Tenant
+from tenants.models import ActiveCopy, Tenant
 
 
 def _only_assigned(user: User | AnonymousUser) -> bool:
@@ -38,3 +38,9 @@ def tenant_for_user(user: User | AnonymousUser, slug: str) -> Tenant:
         return tenants_visible_to(user).get(slug=slug)
     except Tenant.DoesNotExist as exc:
         raise Http404(f"No tenant {slug!r}.") from exc
+
+
+def active_copy(tenant: Tenant) -> ActiveCopy:
+    """Where the tenant runs now (home, or the paired region after a failover). Restores,
+    scaling and health act on this copy, never on the catalogue's home ids directly."""
+    return tenant.active

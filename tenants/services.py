@@ -7,9 +7,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.utils import timezone
 
 from portal.audit import audit_record
-from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
+from tenants.models import AZURE_RESOURCE_FIELDS, ActiveCopy, Tenant
 
 CATALOGUE_FIELDS = ("display_name", "status", "region", "tags", *AZURE_RESOURCE_FIELDS)
 
@@ -73,3 +74,57 @@ def tenant_import(
                 continue
             tenant_save(tenant=tenant, actor=actor, changed=changed)
     return created, updated
+
+
+def tenant_active_copy_set(
+    *,
+    tenant: Tenant,
+    copy: ActiveCopy | None,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor_name: str = "",
+    operation_id: int | None = None,
+) -> Tenant:
+    """Record where the tenant runs now: `copy` after a failover, None once back home.
+
+    Called by the DR steps that moved it (inside or outside their transaction); the audit event
+    names both places so the trail shows every move."""
+    before = tenant.active
+    values = (
+        {
+            "active_region": copy.region,
+            "active_sql_server_id": copy.sql_server_id,
+            "active_database_id": copy.database_id,
+            "active_elastic_pool_id": copy.elastic_pool_id,
+            "active_site_id": copy.site_id,
+            "active_since": timezone.now(),
+        }
+        if copy is not None and not copy.at_home
+        else dict.fromkeys(
+            (
+                "active_region",
+                "active_sql_server_id",
+                "active_database_id",
+                "active_elastic_pool_id",
+                "active_site_id",
+            ),
+            "",
+        )
+        | {"active_since": None}
+    )
+    with transaction.atomic():
+        Tenant.objects.filter(pk=tenant.pk).update(**values)
+        tenant.refresh_from_db()
+        after = tenant.active
+        audit_record(
+            action="tenant.relocated",
+            actor=actor,
+            actor_name=actor_name,
+            tenant=tenant.slug,
+            details={
+                "from": {"region": before.region, "database": before.database_id},
+                "to": {"region": after.region, "database": after.database_id},
+                "site": after.site_id,
+                **({"operation": operation_id} if operation_id else {}),
+            },
+        )
+    return tenant
