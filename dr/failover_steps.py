@@ -8,31 +8,21 @@ second one. The home region is presumed down: nothing here reads or changes the 
 
 from __future__ import annotations
 
-from django.utils import timezone
-
+from dr import steps
 from dr.failover import TenantFailoverParameters
 from operations.context import StepContext, StepFailedError
 from operations.kinds import Step, StepResult, Wait
 from operations.models import Operation
-from portal.azure import sql, web
-from portal.azure.errors import AzureNotFoundError
+from portal.azure import sql
 from portal.resource_ids import name_of
 from tenants.models import ActiveCopy
 from tenants.services import tenant_active_copy_set
 
-# How long the standby app and the restored database get to report healthy once started.
-VERIFY_SECONDS = 120.0
 ROLE = "failover"
 
 
 def _p(context: StepContext) -> TenantFailoverParameters:
     return context.parameters(TenantFailoverParameters)
-
-
-def look_again_seconds() -> float:
-    from backups.restores import look_again_seconds as restore_look_again
-
-    return restore_look_again()
 
 
 def check_targets(context: StepContext) -> str:
@@ -62,10 +52,35 @@ def _tags(context: StepContext) -> dict[str, str]:
     }
 
 
-def _existing(context: StepContext) -> sql.DatabaseInfo | None:
-    """The target if it exists; a database of that name made by anything else is refused."""
+def _target(context: StepContext) -> steps.StandbyTarget:
+    p = _p(context)
+    return steps.StandbyTarget(
+        primary_server_id=p.source_server_id,
+        database_name=p.database_name,
+        paired_server_id=p.target_server_id,
+        target_name=p.database_name,
+        location=p.target_region,
+        elastic_pool_id=p.target_pool_id,
+        standby_site_id=p.standby_site_id,
+        # The primary region is down: its live database (and so a database-level key's
+        # identity) cannot be read; the copy comes up under the paired server's key.
+    )
+
+
+def _refuse_foreign_target(context: StepContext) -> None:
+    """A database of the target's name made by anything but this failover is left alone."""
+    if context.get(steps.RESTORE_BEGUN):
+        return
     p = _p(context)
     found = sql.database_find(p.target_server_id, p.database_name)
+    if found is not None and (found.secondary_type or "").lower() == "geo":
+        raise StepFailedError(
+            f"{p.database_name} has a geo-replicated secondary on {name_of(p.target_server_id)}: "
+            "that replica, seconds behind, is a better copy than an hour-old geo backup. Fail "
+            "over its replication link (not done by the portal yet), then record the tenant's "
+            "new place in the catalogue.",
+            code="GeoSecondaryExists",
+        )
     if found is not None and found.tags.get("fleetwise-operation") != str(context.operation.pk):
         raise StepFailedError(
             f"{p.database_name} already exists on {name_of(p.target_server_id)} and was not "
@@ -73,92 +88,36 @@ def _existing(context: StepContext) -> sql.DatabaseInfo | None:
             "tenant over again.",
             code="TargetExists",
         )
-    return found
 
 
-def geo_restore(context: StepContext) -> StepResult:
-    """Begin the geo-restore once (never twice: the target is looked for first), then look
-    once per visit; when it is done, give the restore slot to the next tenant."""
-    p = _p(context)
-    if not context.get("restore_begun"):
-        if _existing(context) is None:
-            context.outcome_if_failed(
-                "The tenant was not failed over; Azure removes a failed restore's database."
-            )
-            token = sql.database_restore_begin(
-                target_id=p.target_database_id,
-                location=p.target_region,
-                create_mode="Recovery",
-                recoverable_database_id=p.recoverable_database_id,
-                elastic_pool_id=p.target_pool_id,
-                tags=_tags(context),
-            )
-            context.save(restore_begun=True, restore_token=token)
-        else:
-            # Begun by an earlier run that died before recording it.
-            context.save(restore_begun=True, restore_token=None)
-    token = context.get("restore_token")
-    if token:
-        outcome = sql.database_restore_wait(
-            target_id=p.target_database_id, continuation_token=token, timeout_seconds=0
-        )
-        if outcome.done and not outcome.succeeded:
-            raise StepFailedError(outcome.error_message, code=outcome.error_code)
-        done = outcome.done
-    else:
-        copy = _existing(context)
-        if copy is None:
-            raise StepFailedError(
-                f"The restore into {p.database_name} disappeared.", code="RestoreVanished"
-            )
-        done = copy.status == "Online"
-    if not done:
-        return Wait(look_again_seconds(), f"Geo-restoring {p.database_name}…")
+def restore(context: StepContext) -> StepResult:
+    """Geo-restore (begun once, looked at once per visit); when it is done, give the restore
+    slot to the next tenant while this one sets up its app."""
+    _refuse_foreign_target(context)
+    context.outcome_if_failed(
+        "The tenant was not failed over; Azure removes a failed restore's database."
+    )
+    result = steps.geo_restore(context, _target(context), tags=_tags(context))
+    if isinstance(result, Wait):
+        return result
     context.limits_release()
     context.outcome_if_failed(
-        f"{p.database_name} was restored on {name_of(p.target_server_id)} but the tenant does "
-        "not run there yet: fail it over again once the reason is fixed."
+        f"{_p(context).database_name} was restored on {name_of(_p(context).target_server_id)} "
+        "but the tenant does not run there yet: fail it over again once the reason is fixed."
     )
-    return f"{p.database_name} restored from its geo-replicated backup."
+    return result
 
 
-def verify_database(context: StepContext) -> str:
-    p = _p(context)
-    database = sql.database_get(p.target_database_id)
-    if database.status != "Online":
-        raise StepFailedError(
-            f"{database.name} reports {database.status}, not Online.", code="DatabaseNotOnline"
-        )
-    restored_to = (
-        f" (data as of {database.restore_point_in_time:%Y-%m-%d %H:%M} UTC)"
-        if database.restore_point_in_time
-        else ""
-    )
-    return f"{database.name} is online in {name_of(database.elastic_pool_id)}{restored_to}."
+def configure(context: StepContext) -> str:
+    return steps.configure_app(context, _target(context))
 
 
-def start_standby(context: StepContext) -> str:
-    web.site_start(_p(context).standby_site_id)
-    return f"{name_of(_p(context).standby_site_id)} started."
+def start(context: StepContext) -> str:
+    return steps.start_app(context, _target(context))
 
 
-def verify_standby(context: StepContext) -> StepResult:
-    """The standby app runs and its database is online, within a grace period."""
-    p = _p(context)
-    site = web.site_get(p.standby_site_id)
-    try:
-        status = sql.database_get(p.target_database_id).status
-    except AzureNotFoundError:
-        status = "missing"
-    if site.state == "Running" and status == "Online":
-        return "App running and database online in Australia Southeast."
-    started = context.step.started_at or timezone.now()
-    if (timezone.now() - started).total_seconds() > VERIFY_SECONDS:
-        raise StepFailedError(
-            f"The standby app reports {site.state} and the database {status}.",
-            code="StandbyUnhealthy",
-        )
-    return Wait(min(look_again_seconds(), 5.0), "Waiting for the standby app to report healthy…")
+def verify(context: StepContext) -> StepResult:
+    return steps.verify(context, _target(context))
 
 
 def record_active(context: StepContext) -> str:
@@ -182,7 +141,7 @@ def record_active(context: StepContext) -> str:
 def failover_cancel(context: StepContext) -> str:
     """Cancelled while queued or restoring: a restore under way is left to finish (the
     database it makes is the tenant's newest reachable copy, not something to throw away)."""
-    if context.get("restore_begun"):
+    if context.get(steps.RESTORE_BEGUN):
         return (
             f"The geo-restore of {_p(context).database_name} was already under way and is "
             "left to finish; the tenant was not switched to it."
@@ -193,9 +152,9 @@ def failover_cancel(context: StepContext) -> str:
 def child_plan(operation: Operation) -> list[Step]:
     return [
         Step("check", "Check the tenant has a paired pool and a standby site", check_targets),
-        Step("restore", "Geo-restore the database into the paired pool", geo_restore),
-        Step("verify_database", "Check the restored database is online", verify_database),
-        Step("start", "Start the standby app", start_standby, cancellable=False),
-        Step("verify", "Check the standby app and database report healthy", verify_standby),
+        Step("restore", "Geo-restore the database into the paired pool", restore),
+        Step("configure", "Point the standby app's connection at the restored database", configure),
+        Step("start", "Start the standby app", start, cancellable=False),
+        Step("verify", "Check the standby app and database report healthy", verify),
         Step("record", "Record that the tenant runs in Australia Southeast", record_active),
     ]

@@ -60,9 +60,7 @@ def test_an_admin_may_declare_it_on_their_own_word_with_a_reason(admin_user, reg
     assert operation.reason == "Microsoft status page: AUE storage outage"
 
 
-def test_the_declarer_cannot_approve_it_and_a_second_admin_can(
-    admin_user, second_admin, region
-):
+def test_the_declarer_cannot_approve_it_and_a_second_admin_can(admin_user, second_admin, region):
     operation = failover_declare(
         region="australiaeast", reason="AUE down", declared_by=admin_user, enqueue=quiet
     )
@@ -80,7 +78,9 @@ def test_the_declarer_cannot_approve_it_and_a_second_admin_can(
         ("australiaeast", "   ", "reason is required"),
     ],
 )
-def test_bad_requests_are_refused_and_change_nothing(admin_user, region, region_name, reason, refusal):
+def test_bad_requests_are_refused_and_change_nothing(
+    admin_user, region, region_name, reason, refusal
+):
     with pytest.raises(OperationRefusedError, match=refusal):
         failover_declare(region=region_name, reason=reason, declared_by=admin_user, enqueue=quiet)
     assert not Operation.objects.exists()
@@ -92,9 +92,7 @@ def test_support_may_not_declare_an_outage(support, region):
     assert not Operation.objects.exists()
 
 
-def test_a_second_declaration_while_one_is_in_progress_is_refused(
-    admin_user, second_admin, region
-):
+def test_a_second_declaration_while_one_is_in_progress_is_refused(admin_user, second_admin, region):
     first = failover_declare(
         region="australiaeast", reason="AUE down", declared_by=admin_user, enqueue=quiet
     )

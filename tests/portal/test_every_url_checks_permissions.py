@@ -114,6 +114,8 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("dr:readiness", "/dr/"): answer(200),
         # POST only; who may post is pinned in tests/dr/test_drill_views.py.
         ("dr:drill", "/dr/drill"): dict.fromkeys(PERSONAS, 405),
+        ("dr:failover_declare", "/dr/failover/"): only(*ADMIN),
+        ("dr:failover", f"/dr/failover/{objects['failover']}/"): answer(200),
         # POST only; who may post is pinned in tests/monitoring/test_triage.py.
         ("monitoring:alert-triage", "/monitoring/alerts/1/triage"): dict.fromkeys(PERSONAS, 405),
         # POST only (tests/monitoring/test_refresh_buttons.py).
@@ -229,12 +231,23 @@ def objects(admin_user, account_manager):
         reason="a drill",
         parameters={"target_name": "db-acme-restore-20260101-000000"},
     )
+    failover = Operation.objects.create(
+        subject_type=Operation.Subject.REGION,
+        subject_id="australiaeast",
+        subject_label="Australia East",
+        kind="region_failover",
+        state=Operation.State.AWAITING_APPROVAL,
+        requested_by=admin_user,
+        reason="Australia East is down",
+        parameters={"region": "australiaeast", "basis": "declared", "evidence": ""},
+    )
     pool = PoolSnapshot.objects.create(
         pool_id=tenant.elastic_pool_id.lower(), name="pool-01", server_name="sql-fw"
     )
     return {
         "pool": str(pool.pk),
         "operation": str(operation.pk),
+        "failover": str(failover.pk),
         "tenant": str(tenant.pk),
         "tenant_ct": str(ContentType.objects.get_for_model(Tenant).pk),
         "auditevent": str(audit_record(action="tenant.update", tenant="acme").pk),

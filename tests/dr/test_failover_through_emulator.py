@@ -1,0 +1,95 @@
+"""A region failover of the seeded fleet during an injected Australia East outage, run step by
+step in the test's process against the emulator through the SDKs: every tenant with a standby
+comes up in Australia Southeast tier by tier, the one without is reported with its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from dr.failover import tier_progress
+from operations.models import Operation
+from portal.models import AuditEvent
+from tenants.models import Tenant
+from tests.dr.failover_fleet import assess_then_down, declared_and_approved, emulator_resource
+from tests.drive import drive
+from tests.monitoring.conftest import seeded
+from tests.request_log import request_marker, requests_since
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+@pytest.fixture
+def down(azure_emulator, fleet, control, settings):
+    settings.OPERATIONS_WAIT_SECONDS = 0.3
+    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
+    assess_then_down(azure_emulator)
+    yield azure_emulator
+    # The failover made databases and started sites other tests expect absent or stopped.
+    azure_emulator.reset()
+
+
+def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_reported(
+    down, client
+):
+    unready = seeded(down, "no_standby_site")["slug"]
+    # Locally redundant backups: Azure keeps no geo backup to restore from.
+    local_backups = seeded(down, "backup_local")["slug"]
+    # The tenant whose database Azure already replicates to the paired server.
+    replicated = next(t["slug"] for t in down.tenants if t.get("geo_secondary_database_id"))
+    marker = request_marker(down)
+    parent = declared_and_approved()
+    drive(parent, seconds=180)
+
+    assert parent.state == Operation.State.FAILED and parent.error_code == "TenantsFailed"
+    children = list(parent.children.select_related("tenant").order_by("id"))
+    assert len(children) == Tenant.objects.count()
+    # Highest tier first: the children were started in tier order.
+    assert [c.tenant.dr_tier for c in children] == sorted(c.tenant.dr_tier for c in children)
+    failed = [c for c in children if c.state == Operation.State.FAILED]
+    # Each failure says why; the rest of the fleet went on.
+    assert {c.subject_id: c.error_code for c in failed} == {
+        unready: "NotReadyForFailover",
+        local_backups: "ResourceNotFound",
+        replicated: "GeoSecondaryExists",
+    }
+    reasons = {c.subject_id: c.error_message for c in failed}
+    assert "no standby site" in reasons[unready]
+    assert "recoverableDatabases" in reasons[local_backups]
+
+    for child in children:
+        tenant = child.tenant
+        tenant.refresh_from_db()
+        if child in failed:
+            assert tenant.active.at_home
+            continue
+        assert child.state == Operation.State.SUCCEEDED, (child.subject_id, child.error_message)
+        active = tenant.active
+        assert active.region == "australiasoutheast" and active.site_id.endswith("-ase")
+        database = emulator_resource(down, active.database_id)
+        assert database["properties"]["status"] == "Online"
+        assert database["tags"]["fleetwise-role"] == "failover"
+        assert database["_meta"]["lineage"]["create_mode"] == "Recovery"
+        site = emulator_resource(down, active.site_id)
+        assert site["properties"]["state"] == "Running"
+        assert AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).exists()
+
+    # One geo-restore PUT per tenant that was failed over, none for the one that was not.
+    puts = [
+        r
+        for r in requests_since(down, marker)
+        if r["method"] == "PUT" and "/databases/" in r["path"]
+    ]
+    assert len(puts) == len(children) - 3
+
+    tiers = {row["tier"]: row for row in tier_progress(parent)}
+    assert sum(row["done"] for row in tiers.values()) == len(children) - 3
+    assert sum(row["failed"] for row in tiers.values()) == 3
+    assert all(row["queued"] == 0 and row["running"] == 0 for row in tiers.values())
+
+    client.force_login(parent.requested_by)
+    page = client.get(f"/dr/failover/{parent.pk}/").content.decode()
+    assert "NotReadyForFailover" in page and unready in page
+    moved = next(c.tenant for c in children if c.state == Operation.State.SUCCEEDED)
+    tenant_page = client.get(f"/fleet/{moved.slug}/").content.decode()
+    assert 'id="runs-away"' in tenant_page and "Runs in australiasoutheast" in tenant_page
+    assert 'id="runs-away"' not in client.get(f"/fleet/{unready}/").content.decode()
