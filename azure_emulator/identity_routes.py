@@ -269,14 +269,6 @@ async def token(emulator: Emulator, request: Request) -> Response:
     if not secrets.compare_digest(secret, expected):
         return _oauth_error("invalid_client", "Invalid client secret provided.", 401, 7000215)
     grant = form.get("grant_type", "")
-    if daemon is not None and grant != "client_credentials":
-        # The automation apps are confidential daemon clients: no user flows.
-        return _oauth_error(
-            "unauthorized_client",
-            "The client application is not allowed to use this grant type.",
-            400,
-            700025,
-        )
     redeem = GRANTS.get(grant)
     if redeem is None:
         return _oauth_error(
