@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Swagger
+from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.auth import EntraBearer
@@ -47,6 +47,25 @@ api = NinjaAPI(
 api.add_router("", tenants.router)
 api.add_router("", operations.router)
 api.add_router("", restores.router)
+
+
+# Registered last, so it only catches what no endpoint above matched.
+fallback = Router()
+
+
+@fallback.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    "/{path:rest}",
+    auth=None,
+    include_in_schema=False,
+    url_name="unknown",
+)
+def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+    """Anything else under /api/v1/ is a problem document too, not the pages' HTML 404."""
+    raise Problem(404, "not-found", f"The API has no endpoint /api/v1/{rest}.")
+
+
+api.add_router("", fallback)
 
 
 def _denied(request: HttpRequest, status: int, detail: str) -> None:

@@ -33,7 +33,7 @@ class TenantSummary(Schema):
     display_name: str
     region: str
     account_manager: str | None
-    status: str = Field(description="Healthy, Degraded, Down or Unknown (monitoring snapshot).")
+    status: str = Field(description="healthy, degraded, down or unknown (the monitoring snapshot).")
     reasons: list[str]
     status_since: datetime | None
     as_of: datetime | None = Field(description="When the snapshot was read from Azure.")

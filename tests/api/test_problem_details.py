@@ -136,3 +136,8 @@ def test_a_refusal_for_lack_of_a_token_says_how_to_authenticate(call, fleet):
     body = problem(response, 401)
     assert response["WWW-Authenticate"] == "Bearer"
     assert "Authorization: Bearer" in body["detail"]
+
+
+def test_a_path_the_api_does_not_have_is_a_problem_document_too(call, tokens, fleet):
+    body = problem(call("GET", "/api/v1/tenant", tokens.app("status_board")), 404)
+    assert "no endpoint /api/v1/tenant" in body["detail"]

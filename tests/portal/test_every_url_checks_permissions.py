@@ -178,6 +178,7 @@ def _api_rows(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, int]]:
     operation = objects["operation"]
     return {
         ("api-v1:api-root", "/api/v1/"): dict.fromkeys(PERSONAS, 404),
+        ("api-v1:unknown", "/api/v1/no/such/endpoint"): dict.fromkeys(PERSONAS, 404),
         ("api-v1:openapi-json", "/api/v1/openapi.json"): answer(200),
         ("api-v1:openapi-view", "/api/v1/docs"): answer(200),
         ("api-v1:tenant_list", "/api/v1/tenants"): dict.fromkeys(PERSONAS, 401),
