@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from operations.flash import operation_flash
 from operations.forms import RejectForm
 from operations.selectors import (
     approvals_waiting_for,
@@ -82,7 +82,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
         operation_approve(operation=operation, approver=_user(request))
     except OperationRefusedError as exc:
         return approvals_page(request, refusal=f"#{pk}: {exc}", status=400)
-    messages.success(request, f"Operation #{operation.pk} approved; it is queued.")
+    operation_flash(request, operation, f"Operation #{operation.pk} approved; it is queued.")
     return redirect("operations:approvals")
 
 
@@ -98,5 +98,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
         operation_reject(operation=operation, by=_user(request), reason=form.cleaned_data["reason"])
     except OperationRefusedError as exc:
         return approvals_page(request, refusal=f"#{pk}: {exc}", status=400)
-    messages.success(request, f"Operation #{operation.pk} rejected; the requester is told why.")
+    operation_flash(
+        request, operation, f"Operation #{operation.pk} rejected; the requester is told why."
+    )
     return redirect("operations:approvals")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from operations.flash import messages_still_true, operation_flash
 from operations.fleet import children_counts
 from operations.models import Operation
 from operations.selectors import operation_for_user, operations_visible_to
@@ -74,7 +74,11 @@ def _detail_context(request: HttpRequest, operation: Operation) -> dict[str, Any
 def _detail_page(
     request: HttpRequest, operation: Operation, *, refusal: str = "", status: int = 200
 ) -> HttpResponse:
-    context = {**_detail_context(request, operation), "refusal": refusal}
+    context = {
+        **_detail_context(request, operation),
+        "refusal": refusal,
+        "messages": messages_still_true(request, operation),
+    }
     return render_page(
         request,
         "operations/operation_detail.html",
@@ -97,7 +101,8 @@ def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def operation_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The detail page's live part, polled by htmx until the operation has finished."""
     operation = operation_for_user(request.user, pk)
-    return render(request, "operations/_progress.html", _detail_context(request, operation))
+    context = {**_detail_context(request, operation), "since": request.GET.get("since", "")}
+    return render(request, "operations/_progress.html", context)
 
 
 @require_POST
@@ -110,7 +115,7 @@ def operation_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
     except OperationRefusedError as exc:
         operation.refresh_from_db()
         return _detail_page(request, operation, refusal=str(exc), status=400)
-    messages.success(request, f"Operation #{operation.pk} approved; it is queued.")
+    operation_flash(request, operation, f"Operation #{operation.pk} approved; it is queued.")
     return redirect("operations:detail", pk=operation.pk)
 
 
@@ -125,10 +130,11 @@ def operation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         operation.refresh_from_db()
         return _detail_page(request, operation, refusal=str(exc), status=400)
     if operation.is_finished:
-        messages.success(request, f"Operation #{operation.pk} cancelled.")
+        operation_flash(request, operation, f"Operation #{operation.pk} cancelled.")
     else:
-        messages.success(
+        operation_flash(
             request,
+            operation,
             f"Cancellation of operation #{operation.pk} requested; it stops where it safely can.",
         )
     return redirect("operations:detail", pk=operation.pk)
@@ -144,7 +150,9 @@ def operation_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
     except OperationRefusedError as exc:
         operation.refresh_from_db()
         return _detail_page(request, operation, refusal=str(exc), status=400)
-    messages.success(request, f"Operation #{operation.pk} paused; running children go on.")
+    operation_flash(
+        request, operation, f"Operation #{operation.pk} paused; running children go on."
+    )
     return redirect("operations:detail", pk=operation.pk)
 
 
@@ -158,5 +166,5 @@ def operation_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     except OperationRefusedError as exc:
         operation.refresh_from_db()
         return _detail_page(request, operation, refusal=str(exc), status=400)
-    messages.success(request, f"Operation #{operation.pk} resumed.")
+    operation_flash(request, operation, f"Operation #{operation.pk} resumed.")
     return redirect("operations:detail", pk=operation.pk)

@@ -77,7 +77,11 @@ def test_the_page_shows_who_why_and_each_step_and_polls_until_finished(client, s
     assert support.get_full_name() in page
     assert "Awaiting approval" in page
     assert "Rename db-acme-restore-20260101-000000 to db-acme" in page
-    assert f'hx-get="/operations/{operation.pk}/progress" hx-trigger="every 2s"' in page
+    # The poll says which state the page shows, so the panel can retire stale messages.
+    assert (
+        f'hx-get="/operations/{operation.pk}/progress?since=awaiting_approval" '
+        'hx-trigger="every 2s"' in page
+    )
 
     OperationStep.objects.filter(operation=operation, position=1).update(
         state=OperationStep.State.FAILED, message="The restore window has moved."
