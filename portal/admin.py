@@ -11,8 +11,15 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
+from portal.admin_times import local_time_column, localised
 from portal.audit import audit_record
 from portal.models import AuditEvent, StaffProfile
 from portal.roles import VIEW_AUDIT
@@ -40,11 +47,20 @@ class _Echo:
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
-    list_display = ("created_at", "actor", "action", "tenant", "outcome", "source_ip", "request_id")
+    list_display = (
+        "created_at_local",
+        "actor",
+        "action",
+        "tenant",
+        "outcome",
+        "source_ip",
+        "request_id",
+    )
     list_filter = ("outcome", "action", "created_at")
     search_fields = ("actor", "action", "tenant", "request_id")
     date_hierarchy = "created_at"
-    readonly_fields = CSV_COLUMNS[1:]
+    readonly_fields = localised(CSV_COLUMNS[1:], ("created_at",))
+    created_at_local = local_time_column("created_at", "Time")
     change_list_template = "admin/portal/auditevent/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -110,6 +126,19 @@ class StaffProfileAdmin(admin.ModelAdmin[StaffProfile]):
 
     def save_model(self, request: HttpRequest, obj: StaffProfile, form: Any, change: bool) -> None:
         staff_profile_save(profile=obj, actor=request.user, changed=list(form.changed_data))
+
+
+class LocalTimesPeriodicTaskAdmin(PeriodicTaskAdmin):  # type: ignore[misc]
+    """django-celery-beat's periodic tasks with their times in the portal's zone and UTC."""
+
+    list_display = localised(PeriodicTaskAdmin.list_display, ("start_time", "last_run_at"))
+    start_time_local = local_time_column("start_time", "Start time")
+    last_run_at_local = local_time_column("last_run_at", "Last run")
+
+
+if admin.site.is_registered(PeriodicTask):
+    admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, LocalTimesPeriodicTaskAdmin)
 
 
 # The refresh schedules are interval-based; clocked, crontab and solar schedules are noise in the

@@ -10,6 +10,7 @@ from django.db.models import Field, QuerySet
 from django.http import HttpRequest
 from django_stubs_ext import StrPromise
 
+from portal.admin_times import local_time_column
 from portal.roles import ACCOUNT_MANAGERS, MANAGE_CATALOGUE, VIEW_TENANT
 from tenants.models import AZURE_RESOURCE_FIELDS, Tenant
 from tenants.selectors import tenants_visible_to
@@ -36,16 +37,25 @@ class AccountManagerFilter(admin.RelatedFieldListFilter):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin[Tenant]):
-    list_display = ("slug", "display_name", "status", "region", "account_manager", "updated_at")
+    list_display = (
+        "slug",
+        "display_name",
+        "status",
+        "region",
+        "account_manager",
+        "updated_at_local",
+    )
     list_filter = ("status", "region", "dr_tier", ("account_manager", AccountManagerFilter))
     search_fields = ("slug", "display_name", "database_id", "subscription_id", "resource_group")
     list_select_related = ("account_manager",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at_local", "updated_at_local")
+    created_at_local = local_time_column("created_at", "Created")
+    updated_at_local = local_time_column("updated_at", "Last changed")
     fieldsets = (
         (None, {"fields": ("slug", "display_name", "status", "account_manager", "region", "tags")}),
         ("Disaster recovery", {"fields": ("dr_tier",)}),
         ("Azure resources", {"fields": AZURE_RESOURCE_FIELDS}),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        ("History", {"fields": ("created_at_local", "updated_at_local")}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
