@@ -298,6 +298,11 @@ def _target_for(tenant: Tenant, now: datetime) -> steps.StandbyTarget:
     if not readiness.ready:
         gaps = "; ".join(readiness.gaps) or "not ready"
         raise DrillRefusedError(f"{tenant.display_name} is not DR ready: {gaps}")
+    if readiness.standby_state == "Running":
+        raise DrillRefusedError(
+            f"{tenant.display_name}'s standby site {readiness.standby_site_name} is running (a "
+            "failover or another drill uses it); a drill would disturb it."
+        )
     try:
         live = sql.database_get(tenant.database_id)
     except AzureError as exc:

@@ -18,7 +18,7 @@ from monitoring.models import RefreshRun
 from monitoring.services import fleet_refresh
 from operations.models import Operation
 from portal import roles
-from portal.azure import sites, sql
+from portal.azure import sites, sql, web
 from tests.drive import approve, drive
 from tests.factories import UserFactory
 from tests.monitoring.conftest import seeded
@@ -172,3 +172,32 @@ def test_the_command_refuses_a_tenant_that_is_not_ready_in_words(azure_emulator,
             stdout=StringIO(),
         )
     assert not Operation.objects.exists()
+
+
+def test_a_tenant_whose_standby_is_running_is_refused(azure_emulator, assessed, support):
+    tenant = ready_tenants(assessed)[0]
+    DrReadiness.objects.filter(tenant=tenant).update(standby_state="Running")
+
+    with pytest.raises(DrillRefusedError, match="is running"):
+        drill_request(tenants=[tenant], user=support, reason="drill")
+    assert not Operation.objects.exists()
+
+
+def test_the_drill_step_leaves_a_standby_started_since_the_request_alone(
+    azure_emulator, assessed, support
+):
+    tenant = ready_tenants(assessed)[0]
+    standby = DrReadiness.objects.get(tenant=tenant).standby_site_id
+    operation = drill_request(tenants=[tenant], user=support, reason="drill")
+    web.site_start(standby)
+    try:
+        drive(operation)
+        still_running = web.site_get(standby).is_running
+    finally:
+        web.site_stop(standby)
+
+    assert operation.state == Operation.State.FAILED
+    assert "is running" in operation.error_message
+    assert operation.steps.get(key="restore").state == "skipped"
+    assert still_running
+    assert "Production was not touched" in operation.outcome
