@@ -20,6 +20,7 @@ from azure_emulator.arm import ArmRequest, Handler, Router, normalise_region, pa
 from azure_emulator.errors import ArmError, not_found
 from azure_emulator.faults import Faults
 from azure_emulator.providers.monitor import DB_TYPE, POOL_TYPE, outage_start
+from azure_emulator.providers.site_database import missing_database
 from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.web import PLAN_TYPE, SITE_TYPE, windows_of
 from azure_emulator.state import JSON, Store, isoformat, parse_time
@@ -69,6 +70,19 @@ def _condition(
                 [_action("Start the web app", "<#Start>")],
             )
         health = (body.get("_meta") or {}).get("health")
+        unreachable = missing_database(store, body) if not isinstance(health, dict) else None
+        if unreachable:
+            return (
+                "Degraded",
+                "Degraded: your app is failing health checks",
+                f"Your web app is failing its health check: it cannot open its database "
+                f"{unreachable}.",
+                "Unplanned",
+                "Customer Initiated",
+                "Unplanned",
+                None,
+                [_action("Check the app's connection strings", None)],
+            )
         if isinstance(health, dict):
             state = str(health.get("availabilityState") or "Degraded")
             return (

@@ -8,7 +8,9 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.web.models import (
+    ConnectionStringDictionary,
     ConnStringInfo,
+    ConnStringValueTypePair,
     NameValuePair,
     Site,
     SiteConfig,
@@ -159,3 +161,32 @@ def test_delete_removes_the_site_and_its_settings_but_not_its_plan(client, tenan
         client.web_apps.delete(group, new_site)
     plan = tenant["standby_plan_id"].rsplit("/", 1)[-1]
     assert client.app_service_plans.get(group, plan).name == plan
+
+
+def test_an_app_whose_connection_string_names_a_missing_database_fails_its_health_check(
+    emulator, client, tenant, new_site
+):
+    group = tenant["resource_group"]
+    server = tenant["sql_server_name"]
+
+    def pointing_at(database):
+        value = f"Server=tcp:{server}.database.windows.net,1433;Initial Catalog={database};"
+        client.web_apps.update_connection_strings(
+            group,
+            new_site,
+            ConnectionStringDictionary(
+                properties={"FleetwiseDb": ConnStringValueTypePair(value=value, type="SQLAzure")}
+            ),
+        )
+        site_id = f"{tenant['resource_group_id']}/providers/Microsoft.Web/sites/{new_site}"
+        status = clients.health(emulator, tenant["subscription_id"])
+        return status.availability_statuses.get_by_resource(site_id).properties
+
+    client.web_apps.begin_create_or_update(group, new_site, _site(tenant)).result()
+
+    missing = pointing_at("db-that-is-not-there")
+    present = pointing_at(tenant["database_name"])
+
+    assert missing.availability_state == "Degraded"
+    assert f"cannot open its database db-that-is-not-there on {server}" in missing.summary
+    assert present.availability_state == "Available"
