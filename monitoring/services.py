@@ -151,3 +151,27 @@ def fleet_refresh_request(*, requested_by: User, enqueue: Callable[[int], None])
         )
         transaction.on_commit(lambda: enqueue(run.pk))
     return run
+
+
+def tenant_refresh_after_change(
+    *, tenant: Tenant, enqueue: Callable[[int], None]
+) -> RefreshRun | None:
+    """Read every source of a tenant again after an operation changed it (a scale, a move, a key
+    rotation, a restore), so its page shows the new SKU, pool or key version instead of waiting
+    for the hourly sources. One pending run per tenant is enough: a second is not filed (a run
+    never picked up, its enqueue lost, stops counting as pending after ten minutes)."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = RefreshRun.objects.filter(
+            kind=RefreshRun.Kind.TENANT,
+            tenant=tenant,
+            started_at__isnull=True,
+            requested_at__gte=now - timedelta(minutes=10),
+        ).exists()
+        if pending:
+            return None
+        run = RefreshRun.objects.create(
+            kind=RefreshRun.Kind.TENANT, tenant=tenant, requested_at=now
+        )
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run

@@ -36,6 +36,7 @@ from operations.context import (
 )
 from operations.kinds import OperationKind, Step, Wait, kind_of
 from operations.models import Operation, OperationStep
+from operations.signals import operation_finished
 from portal.audit import audit_record
 from portal.azure.errors import AzureOperationError, AzureTransientError
 from portal.log_context import operation_context
@@ -126,6 +127,7 @@ def operation_finish(
             outcome=operation.outcome,
         )
         operation_tell(operation)
+        operation_finished.send(sender=Operation, operation=operation)
     return True
 
 

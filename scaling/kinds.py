@@ -18,6 +18,7 @@ from operations.kinds import Limit, OperationKind, Step, StepResult, register
 from operations.models import Operation
 from portal.azure import scaling, sql, tde, web
 from portal.roles import SCALE_TENANT
+from tenants.services import tenant_pool_record
 
 PLAN_SCALE = "plan_scale"
 DATABASE_MOVE = "database_move"
@@ -197,7 +198,17 @@ def move_verify(context: StepContext) -> StepResult:
         )
     if database.status != "Online":
         raise StepFailedError(f"{database.name} is {database.status}.", code="DatabaseNotOnline")
-    return f"In effect: {database.name} in {_placement(p)}, online."
+    if context.tenant is None or not database.elastic_pool_id:
+        # Out of its pool, the catalogue keeps the pool as the tenant's home (a restore places
+        # its copy there); pages show the live placement from the snapshots.
+        return f"In effect: {database.name} in {_placement(p)}, online."
+    # The catalogue follows the database: restores, scaling and pages use its new pool.
+    tenant_pool_record(
+        tenant=context.tenant,
+        elastic_pool_id=database.elastic_pool_id,
+        by=f"operation #{context.operation.pk}",
+    )
+    return f"In effect: {database.name} in {_placement(p)}, online; the catalogue says so."
 
 
 def _move_limits(p: DatabaseMoveParameters) -> list[Limit]:

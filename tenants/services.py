@@ -32,6 +32,27 @@ def tenant_save(
     return tenant
 
 
+def tenant_pool_record(*, tenant: Tenant, elastic_pool_id: str, by: str) -> Tenant:
+    """Record the pool the tenant's database now lives in after an operation moved it, so
+    restores, scaling and pages act on the database where it is. `by` names the operation in
+    the audit event."""
+    if tenant.elastic_pool_id.lower() == elastic_pool_id.lower():
+        return tenant
+    before = tenant.elastic_pool_id
+    tenant.elastic_pool_id = elastic_pool_id
+    tenant.full_clean()
+    with transaction.atomic():
+        tenant.save(update_fields=["elastic_pool_id", "updated_at"])
+        audit_record(
+            action="tenant.update",
+            actor=None,
+            actor_name=by,
+            tenant=tenant.slug,
+            details={"changed": ["elastic_pool_id"], "from": before, "to": elastic_pool_id},
+        )
+    return tenant
+
+
 def tenant_delete(*, tenant: Tenant, actor: AbstractBaseUser | AnonymousUser | None) -> None:
     """Remove a catalogue entry (Azure resources are untouched)."""
     with transaction.atomic():

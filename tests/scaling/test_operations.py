@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from monitoring.models import RefreshRun
 from operations.models import Operation
 from operations.services import OperationRefusedError
 from portal import roles
 from portal.azure import scaling, sql
 from portal.azure.clients import azure_clients
 from portal.azure.resource_ids import parse
+from portal.models import AuditEvent
 from scaling.services import (
     database_move_plan,
     database_move_request,
@@ -117,6 +119,12 @@ def test_a_database_moves_to_another_pool_on_its_server(large_emulator, large_fl
 
     assert operation.state == Operation.State.SUCCEEDED, operation.outcome
     assert sql.database_get(tenant.database_id).elastic_pool_id.lower() == other_pool.lower()
+    # The catalogue follows the database, audited, and the tenant's page is read again.
+    tenant.refresh_from_db()
+    assert tenant.elastic_pool_id.lower() == other_pool.lower()
+    event = AuditEvent.objects.filter(action="tenant.update", tenant=tenant.slug).latest("pk")
+    assert event.actor == f"operation #{operation.pk}"
+    assert RefreshRun.objects.filter(kind=RefreshRun.Kind.TENANT, tenant=tenant).count() == 1
 
 
 def test_a_database_moves_out_to_a_single_database_objective(large_fleet, admin_user):
@@ -131,6 +139,10 @@ def test_a_database_moves_out_to_a_single_database_objective(large_fleet, admin_
     assert operation.state == Operation.State.SUCCEEDED, operation.outcome
     database = sql.database_get(tenant.database_id)
     assert (database.elastic_pool_id, database.service_objective) == (None, "S3")
+    # The catalogue keeps the pool as the tenant's home (it has no pool-less tenants).
+    home = tenant.elastic_pool_id
+    tenant.refresh_from_db()
+    assert tenant.elastic_pool_id == home
 
 
 def test_a_move_that_would_overflow_the_pool_is_refused_in_gb(
