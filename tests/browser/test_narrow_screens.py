@@ -43,6 +43,14 @@ def test_the_main_pages_fit_a_390_px_phone_without_sideways_scrolling(
         "restore-form": (f"/fleet/{tenant.slug}/restore/", "#restore-form"),
         "operation-page": (f"/operations/{waiting.pk}/", "#operation-steps"),
         "approvals-page": ("/operations/approvals/", f"#approval-{waiting.pk}"),
+        # The rest of the navigation, so no page is left behind.
+        "operations-list": ("/operations/", "#operations-table"),
+        "pools": ("/monitoring/pools/", "#content-main"),
+        "alerts": ("/monitoring/alerts/", "#content-main"),
+        "posture": ("/monitoring/posture/", "#content-main"),
+        "dr": ("/dr/", "#content-main"),
+        "keys": ("/keys/", "#content-main"),
+        "notifications": ("/notifications/preferences/", "#preferences-form"),
     }
     too_wide = {}
     for name, (path, landmark) in pages.items():
