@@ -13,6 +13,7 @@ from azure.mgmt.web import models as web_models
 
 from portal.azure.clients import azure_clients
 from portal.azure.errors import azure_errors
+from portal.azure.raw_json import list_json
 from portal.azure.resource_ids import parse
 
 SERVER = "Microsoft.Sql/servers"
@@ -65,21 +66,24 @@ class PoolRow:
 
 def sites_list(subscription_id: str) -> list[SiteRow]:
     """Every App Service site in the subscription (the list carries state and HTTPS-only;
-    minimum TLS, Always On and the health-check path live on each site's config resource)."""
+    minimum TLS, Always On and the health-check path live on each site's config resource).
+
+    Read as JSON (raw_json.py): thousands of sites as SDK models cost seconds of CPU."""
     client = azure_clients().web(subscription_id)
+    path = f"/subscriptions/{subscription_id}/providers/Microsoft.Web/sites"
     with azure_errors():
-        sites = list(client.web_apps.list())
+        sites = list_json(client, path, api_version=client._config.api_version)
     rows = []
     for site in sites:
-        props = site.properties or web_models.SiteProperties()
+        props = site.get("properties") or {}
         rows.append(
             SiteRow(
-                id=str(site.id),
-                name=str(site.name),
-                location=str(site.location),
-                state=props.state or "",
-                https_only=props.https_only,
-                server_farm_id=props.server_farm_id or "",
+                id=str(site["id"]),
+                name=str(site.get("name", "")),
+                location=str(site.get("location", "")),
+                state=str(props.get("state") or ""),
+                https_only=props.get("httpsOnly"),
+                server_farm_id=str(props.get("serverFarmId") or ""),
             )
         )
     return rows
@@ -107,28 +111,29 @@ def plans_list(subscription_id: str) -> list[PlanRow]:
 
 
 def pools_list(server_id: str) -> list[PoolRow]:
-    """The server's elastic pools with SKU, capacity and per-database limits."""
+    """The server's elastic pools with SKU, capacity and per-database limits (read as JSON,
+    raw_json.py: every hot refresh lists every server's pools)."""
     ref = parse(server_id, expect=SERVER)
     client = azure_clients().sql(ref.subscription_id)
     with azure_errors():
-        pools = list(client.elastic_pools.list_by_server(ref.resource_group, ref.name))
+        pools = list_json(client, f"{ref}/elasticPools", api_version=client._config.api_version)
     rows = []
     for pool in pools:
-        props = pool.properties or sql_models.ElasticPoolProperties()
-        sku = pool.sku or sql_models.Sku(name="")
-        per_db = props.per_database_settings
+        props = pool.get("properties") or {}
+        sku = pool.get("sku") or {}
+        per_db = props.get("perDatabaseSettings") or {}
         rows.append(
             PoolRow(
-                id=str(pool.id),
-                name=str(pool.name),
-                location=str(pool.location),
-                state=_text(props.state),
-                sku_name=sku.name,
-                sku_tier=sku.tier or "",
-                capacity=sku.capacity,
-                max_size_bytes=props.max_size_bytes,
-                per_database_min=per_db.min_capacity if per_db else None,
-                per_database_max=per_db.max_capacity if per_db else None,
+                id=str(pool["id"]),
+                name=str(pool.get("name", "")),
+                location=str(pool.get("location", "")),
+                state=str(props.get("state") or ""),
+                sku_name=str(sku.get("name") or ""),
+                sku_tier=str(sku.get("tier") or ""),
+                capacity=sku.get("capacity"),
+                max_size_bytes=props.get("maxSizeBytes"),
+                per_database_min=per_db.get("minCapacity"),
+                per_database_max=per_db.get("maxCapacity"),
             )
         )
     return rows

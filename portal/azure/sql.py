@@ -30,6 +30,7 @@ from portal.azure.errors import (
     azure_errors,
 )
 from portal.azure.lro import LroOutcome
+from portal.azure.raw_json import list_json, parse_time
 from portal.azure.resource_ids import ResourceId, parse, same
 
 DATABASE = "Microsoft.Sql/servers/databases"
@@ -252,9 +253,34 @@ def _database(db: sql_models.Database) -> DatabaseInfo:
     )
 
 
-def _is_system(db: sql_models.Database) -> bool:
-    # Azure lists each server's `master` among its databases.
-    return str(db.name).lower() == "master" or "system" in str(db.kind or "").lower()
+def _database_json(db: dict[str, Any]) -> DatabaseInfo:
+    """`_database` from the list's JSON (the same fields, without building SDK models)."""
+    props = db.get("properties") or {}
+    sku = db.get("sku") or {}
+    identities = (db.get("identity") or {}).get("userAssignedIdentities") or {}
+    database_id = str(db["id"])
+    return DatabaseInfo(
+        id=database_id,
+        name=str(db.get("name", "")),
+        server_id=str(parse(database_id).parent),
+        location=str(db.get("location", "")),
+        status=str(props.get("status") or ""),
+        elastic_pool_id=props.get("elasticPoolId") or None,
+        sku_name=str(sku.get("name") or ""),
+        sku_tier=str(sku.get("tier") or ""),
+        service_objective=str(props.get("currentServiceObjectiveName") or ""),
+        max_size_bytes=props.get("maxSizeBytes"),
+        creation_date=parse_time(props.get("creationDate")),
+        earliest_restore_date=parse_time(props.get("earliestRestoreDate")),
+        tags=dict(db.get("tags") or {}),
+        backup_storage_redundancy=str(props.get("currentBackupStorageRedundancy") or ""),
+        secondary_type=props.get("secondaryType") or None,
+        encryption_protector=props.get("encryptionProtector") or None,
+        identity_ids=tuple(sorted(identities)),
+        create_mode=props.get("createMode") or None,
+        source_database_id=props.get("sourceDatabaseId") or None,
+        restore_point_in_time=parse_time(props.get("restorePointInTime")),
+    )
 
 
 # -- databases ---------------------------------------------------------------------------------------
@@ -279,14 +305,19 @@ def database_find(server_id: str, name: str) -> DatabaseInfo | None:
 
 
 def databases_list(server_id: str) -> list[DatabaseInfo]:
-    """The server's user databases (not `master`), by name."""
+    """The server's user databases (not `master`), by name. Read as JSON (raw_json.py): the
+    fleet refresh lists every server's databases every few minutes."""
     ref = _ref(server_id, SERVER)
     with azure_errors():
-        found = [
-            _database(db)
-            for db in ref.client.databases.list_by_server(ref.group, ref.id.name)
-            if not _is_system(db)
-        ]
+        listed = list_json(
+            ref.client, f"{ref.id}/databases", api_version=ref.client._config.api_version
+        )
+    found = [
+        _database_json(db)
+        for db in listed
+        if str(db.get("name", "")).lower() != "master"
+        and "system" not in str(db.get("kind") or "").lower()
+    ]
     return sorted(found, key=lambda d: d.name.lower())
 
 
