@@ -150,6 +150,11 @@ class Store:
         self._generation += 1
 
     @property
+    def generation(self) -> int:
+        """Counts changes made through put/delete/touch (what a cached read compares)."""
+        return self._generation
+
+    @property
     def dirty(self) -> bool:
         return self._dirty
 

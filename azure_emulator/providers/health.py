@@ -36,9 +36,10 @@ _DB_DOWN = {"Offline", "Inaccessible", "Suspect", "EmergencyMode", "Disabled", "
             "Shutdown", "RecoveryPending", "OfflineSecondary", "AutoClosed"}  # fmt: skip
 
 
-def _condition(
-    store: Store, faults: Faults, body: JSON
-) -> tuple[str, str, str, str, str, str, datetime | None, list[JSON]]:
+Condition = tuple[str, str, str, str, str, str, datetime | None, list[JSON]]
+
+
+def _condition(store: Store, faults: Faults, body: JSON) -> Condition:
     """(state, title, summary, reasonType, context, category, since, recommended actions)."""
     kind = str(body.get("type", "")).lower()
     props = body.get("properties") or {}
@@ -154,9 +155,11 @@ def _recently_resolved(body: JSON, now: datetime) -> JSON | None:
     }
 
 
-def status_body(req: ArmRequest, body: JSON, expand: bool) -> JSON:
+def status_body(
+    req: ArmRequest, body: JSON, expand: bool, condition: Condition | None = None
+) -> JSON:
     now = req.store.now()
-    state, title, summary, reason, context, category, since, actions = _condition(
+    state, title, summary, reason, context, category, since, actions = condition or _condition(
         req.store, req.emulator.faults, body
     )
     created = (body.get("_meta") or {}).get("created") or (body.get("properties") or {}).get(
@@ -203,6 +206,36 @@ def _covered(store: Store, scope: str) -> list[JSON]:
     return sorted(found, key=lambda b: str(b["id"]).lower())
 
 
+# Filtered lists being paged through: (store, path, filter, expand) -> (store generation,
+# emulator time, the matching statuses). A continuation page reads the list the first page
+# filtered, as a cursor would, instead of computing every resource's status again.
+_CURSORS: dict[tuple[int, str, str, bool], tuple[int, float, list[JSON]]] = {}
+_CURSOR_SECONDS = 60.0
+
+
+def _matching(req: ArmRequest, bodies: list[JSON], wanted: str, expand: bool) -> list[JSON]:
+    key = (id(req.store), req.path.lower(), wanted, expand)
+    now = req.store.now().timestamp()
+    cached = _CURSORS.get(key)
+    continuing = bool(req.arg("$skiptoken"))
+    if (
+        continuing
+        and cached
+        and cached[0] == req.store.generation
+        and now - cached[1] < _CURSOR_SECONDS
+    ):
+        return cached[2]
+    matching = []
+    for body in bodies:
+        condition = _condition(req.store, req.emulator.faults, body)
+        if condition[0].lower() == wanted:
+            matching.append(status_body(req, body, expand, condition))
+    if len(_CURSORS) > 32:
+        _CURSORS.clear()
+    _CURSORS[key] = (req.store.generation, now, matching)
+    return matching
+
+
 def _listed(req: ArmRequest, bodies: list[JSON]) -> Response:
     """One page of statuses. Honours the one ``$filter`` shape the docs show,
     ``availabilityState eq 'X'``; without a filter only the page's statuses are computed."""
@@ -215,9 +248,7 @@ def _listed(req: ArmRequest, bodies: list[JSON]) -> Response:
         ):
             raise ArmError(400, "InvalidFilter", f"The filter '{raw}' is not supported.")
         wanted = parts[2].strip("'\"").lower()
-        statuses = [status_body(req, b, expand) for b in bodies]
-        matching = [s for s in statuses if s["properties"]["availabilityState"].lower() == wanted]
-        return page(req, matching, page_size=PAGE_SIZE)
+        return page(req, _matching(req, bodies, wanted, expand), page_size=PAGE_SIZE)
     raw_offset = req.arg("$skiptoken") or "0"
     offset = int(raw_offset) if raw_offset.isdigit() else 0
     # page() only looks at the slice it returns; the statuses outside it are never built.

@@ -380,16 +380,28 @@ router = Router()
 @router.route("GET", SUB + "/providers/Microsoft.Web/sites", "web_apps.list")
 def sites_list(req: ArmRequest) -> Response:
     scope = f"/subscriptions/{req.params['subscription']}"
-    items = _site_views(req.store, _sorted(list(req.store.of_type(SITE_TYPE, scope))))
-    return page(req, items, page_size=100, token_name=SKIP_TOKEN)
+    items = _sorted(list(req.store.of_type(SITE_TYPE, scope)))
+    return page(
+        req,
+        items,
+        page_size=100,
+        token_name=SKIP_TOKEN,
+        view=lambda chunk: _site_views(req.store, chunk),
+    )
 
 
 @router.route("GET", BASE + "/sites", "web_apps.list_by_resource_group")
 def sites_list_by_group(req: ArmRequest) -> Response:
     p = req.params
     scope = f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}"
-    items = _site_views(req.store, _sorted(list(req.store.of_type(SITE_TYPE, scope))))
-    return page(req, items, page_size=100, token_name=SKIP_TOKEN)
+    items = _sorted(list(req.store.of_type(SITE_TYPE, scope)))
+    return page(
+        req,
+        items,
+        page_size=100,
+        token_name=SKIP_TOKEN,
+        view=lambda chunk: _site_views(req.store, chunk),
+    )
 
 
 @router.route("GET", SITE, "web_apps.get")
