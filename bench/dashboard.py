@@ -6,8 +6,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import connection
 from django.test import Client
@@ -45,9 +46,59 @@ def _queries(fn: Callable[[], object]) -> int:
     return len(seen)
 
 
+def _series(now: datetime, metrics: tuple[str, ...], n: int) -> dict[str, list[list[object]]]:
+    """24 hourly points per metric, as the hourly refresh stores them."""
+    hours = [
+        (now - timedelta(hours=24 - h)).replace(minute=0, second=0, microsecond=0)
+        for h in range(24)
+    ]
+    return {
+        m: [[t.isoformat(), float((n + h) % 100)] for h, t in enumerate(hours)] for m in metrics
+    }
+
+
+DB_METRICS = (
+    "cpu_percent",
+    "storage_percent",
+    "workers_percent",
+    "sessions_percent",
+    "log_write_percent",
+    "storage",
+)
+APP_METRICS = ("Requests", "Http5xx", "HttpResponseTime")
+AI_METRICS = (
+    "availabilityResults/availabilityPercentage",
+    "requests/failed",
+    "exceptions/count",
+    "requests/duration",
+)
+
+
+def _heavy(now: datetime, n: int) -> dict[str, Any]:
+    """What a tenant's row carries once the hourly refresh has run: 24 h series, LTR backups,
+    recommendations (the dashboard must not pay for them)."""
+    return {
+        "db_series": _series(now, DB_METRICS, n),
+        "app_series": _series(now, APP_METRICS, n),
+        "ai_series": _series(now, AI_METRICS, n),
+        "ltr_backups": [
+            {"id": f"/ltr/{n}/{w}", "name": f"backup-{w}", "backup_time": (now - timedelta(weeks=w)).isoformat(),
+             "expires": (now + timedelta(weeks=52 - w)).isoformat(), "redundancy": "Geo"}
+            for w in range(20)
+        ],
+        "recommendations": [
+            {"name": f"Recommendation {r}", "severity": "High", "resource_id": f"/r/{n}", "resource": str(n),
+             "description": "x" * 200, "remediation": "y" * 300}
+            for r in range(n % 3)
+        ],
+        "open_recommendations": n % 3,
+    }  # fmt: skip
+
+
 def snapshot_rows() -> int:
-    """Health rows for tenants the refresh has not reached (a believable spread), so the
-    dashboard is measured with a full table. Returns how many were made up."""
+    """Health rows for tenants the refresh has not reached (a believable spread, with the
+    series and lists the hourly refresh stores), so the dashboard is measured with a full
+    table. Returns how many were made up."""
     now = timezone.now()
     missing = Tenant.objects.filter(health__isnull=True).order_by("pk")
     rows = [
@@ -66,6 +117,7 @@ def snapshot_rows() -> int:
             alerts_high=int(n % 17 == 0),
             alerts_medium=n % 3,
             posture_failures=int(n % 13 == 0),
+            **_heavy(now, n),
         )
         for n, tenant in enumerate(missing)
     ]

@@ -213,7 +213,7 @@ def read_recommendations(fleet: Fleet) -> SourceResult:
                 found[owner.pk].append(_recommendation(row))
         for tenant in tenants:
             ordered = sorted(found[tenant.pk], key=lambda r: (_severity_rank(r), r["name"]))
-            result.set(tenant, recommendations=ordered)
+            result.set(tenant, recommendations=ordered, open_recommendations=len(ordered))
     return result
 
 

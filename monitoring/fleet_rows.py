@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from monitoring.freshness import age_in_words, is_stale
 from monitoring.models import HealthStatus, Source, TenantHealth
-from monitoring.sources import source_as_of
+from monitoring.sources import RECOMMENDATIONS, source_as_of
 from portal.times import local_and_utc, portal_zone
 from tenants.models import Tenant
 
@@ -54,6 +54,8 @@ class FleetRow:
     # failures to count, which is not the same as passing.
     posture_checked: bool
     as_of: Moment | None
+    # Defender's unhealthy recommendations (None until the hourly read has happened once).
+    open_recommendations: int | None = None
     # Disaster recovery: None until assessed; the gaps in words; the tenant's DR tier.
     dr_ready: bool | None = None
     dr_gaps: tuple[str, ...] = ()
@@ -137,6 +139,9 @@ def fleet_row(tenant: Tenant, now: datetime, zone: ZoneInfo) -> FleetRow:
         posture_failures=health.posture_failures,
         posture_checked=source_as_of(health, Source.POSTURE) is not None,
         as_of=_moment(health.as_of, now, zone, stale=is_stale(health.as_of)),
+        open_recommendations=health.open_recommendations
+        if source_as_of(health, RECOMMENDATIONS) is not None
+        else None,
         **_dr(tenant),
     )
 

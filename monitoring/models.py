@@ -121,6 +121,8 @@ class TenantHealth(models.Model):
     alerts_low = models.PositiveIntegerField(default=0)
     alerts_informational = models.PositiveIntegerField(default=0)
     recommendations = models.JSONField(default=list, blank=True)
+    # len(recommendations), as a column: the dashboard filters and sorts on it.
+    open_recommendations = models.PositiveIntegerField(default=0, db_index=True)
     posture_failures = models.PositiveIntegerField(default=0, db_index=True)
 
     class Meta:

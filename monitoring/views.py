@@ -57,6 +57,7 @@ FLEET_COLUMNS = (
     ("backups", "Latest restore point"),
     ("alerts", "Open alerts"),
     ("posture", "Posture"),
+    ("recommendations", "Recommendations"),
     (None, "DR"),
     ("as_of", "As of"),
 )

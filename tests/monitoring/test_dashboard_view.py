@@ -29,6 +29,11 @@ def fleet():
         status=HealthStatus.DOWN,
         reasons=["The app is stopped."],
         app_state="Stopped",
+        open_recommendations=3,
+        sources={
+            "posture": {"as_of": timezone.now().isoformat(), "error": ""},
+            "recommendations": {"as_of": timezone.now().isoformat(), "error": ""},
+        },
     )
     TenantHealthFactory(
         tenant=TenantFactory(slug="hot-co", region="australiasoutheast"),
@@ -70,6 +75,7 @@ def test_everyone_with_a_role_lands_on_the_fleet_with_counts_by_status(client, s
         ("region=australiasoutheast", ["hot-co"]),
         ("q=HEALTHY", ["healthy-co"]),
         ("status=degraded&alerts=on&posture=on", ["hot-co"]),
+        ("recommendations=on", ["down-co"]),
     ],
 )
 def test_each_filter_narrows_the_rows(client, support, fleet, query, expected):
@@ -95,6 +101,7 @@ def test_it_filters_by_account_manager(client, support, account_manager, fleet):
         ("tenant", ["down-co", "healthy-co", "hot-co", "new-co"]),
         ("pool", ["hot-co", "down-co", "healthy-co", "new-co"]),
         ("alerts", ["hot-co", "down-co", "healthy-co", "new-co"]),
+        ("recommendations", ["down-co", "healthy-co", "hot-co", "new-co"]),
     ],
 )
 def test_it_sorts_by_the_chosen_column(client, support, fleet, sort, expected):
@@ -197,3 +204,18 @@ def test_a_tenant_whose_posture_was_never_read_says_not_checked_not_ok(client, s
     assert _posture_cell(body, "healthy-co") == "OK"
     assert "2 failing" in _posture_cell(body, "hot-co")
     assert rows(client.get("/?posture=on").content.decode()) == ["hot-co"]
+
+
+def _recommendations_cell(body: str, slug: str) -> str:
+    row = body.split(f'data-tenant="{slug}"', 1)[1].split("</tr>", 1)[0]
+    return row.split('class="recommendations-cell">', 1)[1].split("</td>", 1)[0]
+
+
+def test_open_recommendations_are_counted_and_a_tenant_never_read_says_so(client, support, fleet):
+    client.force_login(support)
+
+    body = client.get("/").content.decode()
+
+    assert "3 open" in _recommendations_cell(body, "down-co")
+    assert "not read" in _recommendations_cell(body, "healthy-co")
+    assert "not read" in _recommendations_cell(body, "new-co")

@@ -23,8 +23,9 @@ def test_the_hourly_refresh_fills_each_tenants_unhealthy_recommendations(
 
     assert "recommendations" not in run.errors
     target = _unhealthy_tenant(azure_emulator)
-    found = TenantHealth.objects.get(tenant__slug=target["slug"]).recommendations
-    assert len(found) == 2
+    health = TenantHealth.objects.get(tenant__slug=target["slug"])
+    found = health.recommendations
+    assert len(found) == 2 and health.open_recommendations == 2
     owned = {target["site_id"].lower(), target["database_id"].lower()}
     assert all(r["resource_id"].lower() in owned for r in found)
     assert all(r["name"] and r["severity"] in {"High", "Low"} and r["remediation"] for r in found)
@@ -32,7 +33,7 @@ def test_the_hourly_refresh_fills_each_tenants_unhealthy_recommendations(
         (r["severity"] for r in found), key=("High", "Medium", "Low").index
     )
     clean = TenantHealth.objects.get(tenant__slug=azure_emulator.tenants[0]["slug"])
-    assert clean.recommendations == []
+    assert clean.recommendations == [] and clean.open_recommendations == 0
     assert clean.sources["recommendations"]["error"] == ""
 
 
