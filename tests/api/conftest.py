@@ -134,9 +134,10 @@ class Tokens:
         return str(answer.json()["id_token"])
 
     def forged(self, caller: str, *, key: Any = None, kid: str | None = None, **claims: Any) -> str:
-        """An app token of `caller` re-signed with `claims` changed (by the emulator's own key
+        """A token of `caller` re-signed with `claims` changed (by the emulator's own key
         unless `key` is given)."""
-        original = self.app(caller)
+        original = self.token(caller)
+        assert original
         body = jwt.decode(original, options={"verify_signature": False})
         body.update(claims)
         header = jwt.get_unverified_header(original)
