@@ -26,7 +26,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal import break_glass
 from portal.audit import audit_record
-from portal.azure.entra import SignInError, sign_in_begin, sign_in_complete, sign_out_url
+from portal.azure.entra import (
+    SignedInIdentity,
+    SignInError,
+    sign_in_begin,
+    sign_in_complete,
+    sign_out_url,
+)
 from portal.health import health_report, liveness_report
 from portal.middleware import client_ip
 from portal.models import AuditEvent
@@ -76,11 +82,32 @@ def sign_in_start(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(flow["auth_uri"])
 
 
-def _refuse(request: HttpRequest, reason: str, message: str, status: int) -> HttpResponse:
+def _refuse(
+    request: HttpRequest,
+    reason: str,
+    message: str,
+    status: int,
+    *,
+    who: SignedInIdentity | None = None,
+    claimed: dict[str, str] | None = None,
+) -> HttpResponse:
+    """Refuse a sign-in, recording who tried when a token said so: `who` from a token whose
+    signature verified (the actor), `claimed` from one that did not (kept apart: untrusted)."""
+    details: dict[str, Any] = {"reason": reason, "message": message}
+    if who is not None:
+        details["who"] = {
+            "name": who.name,
+            "username": who.username,
+            "tenant_id": who.tid,
+            "object_id": who.oid,
+        }
+    if claimed:
+        details["claimed_unverified"] = claimed
     audit_record(
         action="auth.sign_in",
+        actor_name=(who.username or who.oid) if who is not None else "",
         outcome=AuditEvent.Outcome.FAILURE,
-        details={"reason": reason, "message": message},
+        details=details,
         request=request,
     )
     template = "portal/no_access.html" if reason == "no_role" else "portal/sign_in.html"
@@ -110,14 +137,15 @@ def sign_in_callback(request: HttpRequest) -> HttpResponse:
         )
     try:
         identity = sign_in_complete(flow=flow, response=request.GET.dict())
-        user = staff_sign_in(identity=identity)
     except SignInError as exc:
         status = 403 if exc.reason in ("wrong_tenant", "wrong_audience", "wrong_issuer") else 400
-        return _refuse(request, exc.reason, exc.message, status)
+        return _refuse(request, exc.reason, exc.message, status, who=exc.who, claimed=exc.claimed)
+    try:
+        user = staff_sign_in(identity=identity)
     except NoPortalAccessError as exc:
-        return _refuse(request, "no_role", str(exc), 403)
+        return _refuse(request, "no_role", str(exc), 403, who=identity)
     except IdentityConflictError as exc:
-        return _refuse(request, "identity_conflict", str(exc), 409)
+        return _refuse(request, "identity_conflict", str(exc), 409, who=identity)
     # login() rotates the session key, so a session fixed before sign-in is worthless after it.
     auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session["entra_sign_in"] = True

@@ -28,15 +28,6 @@ JWKS_LIFETIME = 3600
 CLOCK_SKEW_SECONDS = 60
 
 
-class SignInError(Exception):
-    """Sign-in refused. `reason` is a short code for the audit trail; the message is for people."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
 @dataclass(frozen=True)
 class SignedInIdentity:
     oid: str
@@ -44,6 +35,28 @@ class SignedInIdentity:
     name: str
     username: str
     roles: tuple[str, ...]
+
+
+class SignInError(Exception):
+    """Sign-in refused. `reason` is a short code for the audit trail; the message is for people.
+
+    When a token was received, the audit trail records who tried: `who` when its signature
+    verified (the token is Entra's, refused for its tenant, audience, issuer or age), else
+    `claimed`, the names a token we could not verify merely claims."""
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        who: SignedInIdentity | None = None,
+        claimed: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.who = who
+        self.claimed = claimed
 
 
 def _http_session(connection: AzureConnection) -> requests.Session:
@@ -202,31 +215,65 @@ def validate_id_token(id_token: str) -> SignedInIdentity:
                 "verify_iss": False,
             },
         )
+    # PyJWT checks the signature before the times and the audience: these two were Entra's.
     except jwt.ExpiredSignatureError as exc:
         raise SignInError(
-            "expired", "The sign-in token has expired; please sign in again."
+            "expired",
+            "The sign-in token has expired; please sign in again.",
+            who=_identity(_unverified_claims(id_token)),
         ) from exc
     except jwt.InvalidAudienceError as exc:
         raise SignInError(
-            "wrong_audience", "The sign-in token was issued for another application."
+            "wrong_audience",
+            "The sign-in token was issued for another application.",
+            who=_identity(_unverified_claims(id_token)),
         ) from exc
     except jwt.PyJWTError as exc:
-        raise SignInError("invalid_token", f"The sign-in token is not valid: {exc}") from exc
-    if str(claims["tid"]).lower() != connection.tenant_id.lower():
         raise SignInError(
-            "wrong_tenant", "Accounts from another Entra ID tenant cannot use this portal."
+            "invalid_token",
+            f"The sign-in token is not valid: {exc}",
+            claimed=_claimed_names(id_token),
+        ) from exc
+    identity = _identity(claims)
+    if identity.tid.lower() != connection.tenant_id.lower():
+        raise SignInError(
+            "wrong_tenant",
+            "Accounts from another Entra ID tenant cannot use this portal.",
+            who=identity,
         )
     if claims["iss"] != metadata["issuer"]:
         raise SignInError(
-            "wrong_issuer", "The sign-in token was issued by an unexpected authority."
+            "wrong_issuer",
+            "The sign-in token was issued by an unexpected authority.",
+            who=identity,
         )
+    return identity
+
+
+def _identity(claims: dict[str, Any]) -> SignedInIdentity:
     return SignedInIdentity(
-        oid=str(claims["oid"]),
-        tid=str(claims["tid"]),
+        oid=str(claims.get("oid", "")),
+        tid=str(claims.get("tid", "")),
         name=str(claims.get("name", "")),
         username=str(claims.get("preferred_username", "")),
         roles=tuple(str(role) for role in claims.get("roles", [])),
     )
+
+
+def _unverified_claims(id_token: str) -> dict[str, Any]:
+    """The payload without checking it: only for tokens already known to be signed, or to
+    report what an unverifiable one claims."""
+    try:
+        claims = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _claimed_names(id_token: str) -> dict[str, str] | None:
+    claims = _unverified_claims(id_token)
+    names = {key: str(claims[key])[:200] for key in ("name", "preferred_username") if key in claims}
+    return names or None
 
 
 def sign_out_url(*, post_logout_redirect_uri: str) -> str:

@@ -50,7 +50,7 @@ def test_each_role_signs_in_and_lands_on_the_fleet_with_its_group(
 
 
 def test_a_person_without_a_role_sees_the_no_access_page_and_gets_no_session(
-    client, sign_in_through_entra
+    client, sign_in_through_entra, azure_emulator
 ):
     callback = sign_in_through_entra(client, None)
     response = client.get(callback.url())
@@ -60,6 +60,11 @@ def test_a_person_without_a_role_sees_the_no_access_page_and_gets_no_session(
     assert client.get("/").status_code == 302
     event = AuditEvent.objects.get(action="auth.sign_in")
     assert (event.outcome, event.details["reason"]) == ("failure", "no_role")
+    # Who tried, from their (valid) token.
+    tried = person(azure_emulator, None)
+    assert event.actor == tried["preferred_username"]
+    assert event.details["who"]["name"] == tried["name"]
+    assert event.details["who"]["username"] == tried["preferred_username"]
 
 
 def test_a_tampered_state_is_refused(client, sign_in_through_entra):

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from portal.azure.entra import SignInError, validate_id_token
+from portal.models import AuditEvent
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +153,64 @@ def test_after_the_provider_rotates_its_keys_the_new_key_is_fetched_and_accepted
     assert fetches == [1]  # one re-fetch for the unknown key id, then from the cache
     assert validate_id_token(token).username == "rotated.key@fleetwise.example"
     assert fetches == [1]
+
+
+def test_a_refused_token_whose_signature_verified_names_who_tried(token_for):
+    other_tenant = "99999999-8888-7777-6666-555555555555"
+    past = int(time.time()) - 7200
+    for token, reason in (
+        (token_for(tid=other_tenant), "wrong_tenant"),
+        (token_for(iat=past, nbf=past, exp=past + 600), "expired"),
+        (token_for(aud="00000000-1111-2222-3333-444444444444"), "wrong_audience"),
+    ):
+        with pytest.raises(SignInError) as excinfo:
+            validate_id_token(token)
+        refused = excinfo.value
+        assert refused.reason == reason
+        assert refused.who is not None, reason
+        assert (refused.who.name, refused.who.username) == (
+            "Test Person",
+            "test.person@fleetwise.example",
+        )
+        assert refused.claimed is None
+
+
+def test_a_forged_token_only_claims_a_name_and_is_not_taken_as_who_tried(token_for):
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(SignInError) as excinfo:
+        validate_id_token(token_for(key=forger, name="Ada Admin"))
+    assert excinfo.value.who is None
+    assert excinfo.value.claimed == {
+        "name": "Ada Admin",
+        "preferred_username": "test.person@fleetwise.example",
+    }
+
+
+@pytest.mark.django_db
+def test_a_sign_in_from_another_tenant_is_audited_with_the_persons_name_and_sign_in_name(
+    client, token_for, sign_in_through_entra, monkeypatch
+):
+    callback = sign_in_through_entra(client, "Portal.Support")
+    other_tenant = "99999999-8888-7777-6666-555555555555"
+    # What Entra hands back is a genuine token of another tenant's account.
+    monkeypatch.setattr(
+        "portal.views.sign_in_complete",
+        lambda *, flow, response: validate_id_token(token_for(tid=other_tenant)),
+    )
+
+    response = client.get(callback.url())
+
+    assert response.status_code == 403
+    event = AuditEvent.objects.get(action="auth.sign_in")
+    assert (event.outcome, event.actor, event.details["reason"]) == (
+        "failure",
+        "test.person@fleetwise.example",
+        "wrong_tenant",
+    )
+    assert event.details["who"] == {
+        "name": "Test Person",
+        "username": "test.person@fleetwise.example",
+        "tenant_id": other_tenant,
+        "object_id": "0b0b0b0b-0000-4000-8000-000000000001",
+    }
+    assert "_auth_user_id" not in client.session
