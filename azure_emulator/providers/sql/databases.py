@@ -98,113 +98,18 @@ def database_put(req: ArmRequest) -> Response:
     mode = props.get("createMode") or "Default"
     if existing is not None and mode == "Default":
         return _database_change(req, existing, body)
-    if existing is not None or req.params["database"].lower() == "master":
-        raise ArmError(
-            409,
-            "RemoteDatabaseExists",
-            f"The destination database name '{req.params['database']}' already exists on the "
-            f"destination server '{server['name']}'.",
-        )
-    require_server_location(body, server)
-    if mode not in ("Default", *RESTORE_MODES):
-        raise bad_request(
-            "InvalidDatabaseCreateOrUpdateRequest",
-            f"The create mode '{mode}' is not supported by this emulator.",
-        )
+    _check_new_database(req, server, body, existing, mode)
     source, point_in_time, lineage = (
         restore_source(req, server, mode, props) if mode != "Default" else (None, None, {})
     )
-
-    pool: JSON | None = None
-    if props.get("elasticPoolId"):
-        pool = resolve_pool(req, server, props["elasticPoolId"])
-    sku = body.get("sku")
-    if pool is not None and sku and sku.get("name") not in ("ElasticPool", None):
-        raise bad_request(
-            "ElasticPoolSkuCombinationInvalid",
-            "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
-        )
+    pool = resolve_pool(req, server, props["elasticPoolId"]) if props.get("elasticPoolId") else None
+    sku = _new_database_sku(body, pool, source or {})
     queued = restore_queue_delay(req, pool) if mode != "Default" else 0.0
-
-    now = req.store.now()
-    template = source or {}
-    template_props = template.get("properties", {})
-    if pool is not None:
-        sku = {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
-    elif not sku:
-        sku = (
-            template.get("sku")
-            if template and template_props.get("elasticPoolId") is None
-            else None
-        )
-        sku = sku or {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
-    if pool is None:
-        # A SKU named alone comes back with its tier and capacity, as Azure reports it.
-        sku = filled_sku(sku)
-    redundancy = (
-        props.get("requestedBackupStorageRedundancy")
-        or template_props.get("requestedBackupStorageRedundancy")
-        or "Geo"
-    )
-    slo = "ElasticPool" if pool is not None else _slo_name(sku)
-    db: JSON = {
-        "id": db_id,
-        "name": req.params["database"],
-        "type": DB_TYPE,
-        "location": server["location"],
-        "kind": "v12.0,user,pool" if pool is not None else "v12.0,user",
-        # Azure does not restore tags: the copy has those of the request only.
-        "tags": body.get("tags") or {},
-        "sku": sku,
-        "properties": {
-            "collation": props.get("collation")
-            or template_props.get("collation")
-            or "SQL_Latin1_General_CP1_CI_AS",
-            "maxSizeBytes": props.get("maxSizeBytes")
-            or template_props.get("maxSizeBytes")
-            or 34359738368,
-            "status": "Creating" if mode == "Default" else "Restoring",
-            "databaseId": str(uuid.uuid4()),
-            "creationDate": isoformat(now),
-            "currentServiceObjectiveName": slo,
-            "requestedServiceObjectiveName": slo,
-            "defaultSecondaryLocation": "australiasoutheast",
-            "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
-            "zoneRedundant": bool(props.get("zoneRedundant", False)),
-            "elasticPoolId": pool["id"] if pool is not None else None,
-            "readScale": "Disabled",
-            "currentSku": dict(sku),
-            "currentBackupStorageRedundancy": redundancy,
-            "requestedBackupStorageRedundancy": redundancy,
-            "isLedgerOn": False,
-            "availabilityZone": "NoPreference",
-            # Identity, keys and protector come from the request alone: a restore that omits
-            # them falls back to the server's encryption (here service-managed).
-            "encryptionProtector": props.get("encryptionProtector"),
-            "encryptionProtectorAutoRotation": bool(
-                props.get("encryptionProtectorAutoRotation", False)
-            ),
-        },
-        "_meta": {
-            "tenant": (template.get("_meta") or {}).get("tenant"),
-            "used_bytes": (template.get("_meta") or {}).get("used_bytes", 0),
-            "metrics": (template.get("_meta") or {}).get("metrics"),
-            "key_history": [],
-            "lineage": lineage or None,
-        },
-    }
-    if body.get("identity"):
-        db["identity"] = body["identity"]
-    for kid in props.get("keys") or {}:
-        check_key_usable(req.store, kid)
-    if props.get("encryptionProtector"):
-        check_key_usable(req.store, props["encryptionProtector"])
-        db["_meta"]["key_history"].append(
-            {"kid": props["encryptionProtector"], "from": isoformat(now)}
-        )
+    db = _new_database(req, server, body, pool, sku, source or {}, lineage)
+    _take_keys(req, db, body)
     req.store.put(db)
     for child in ("backupShortTermRetentionPolicies", "backupLongTermRetentionPolicies"):
-        template_child = req.store.get(f"{template['id']}/{child}/default") if template else None
+        template_child = req.store.get(f"{source['id']}/{child}/default") if source else None
         default_policy(req.store, db_id, child, template_child)
     labels: JSON = {"restore": mode != "Default"}
     if pool is not None:
@@ -226,6 +131,133 @@ def database_put(req: ArmRequest) -> Response:
     if lineage:
         lineage["operation_id"] = _last_operation_id(req, db_id)
     return response
+
+
+def _check_new_database(
+    req: ArmRequest, server: JSON, body: JSON, existing: JSON | None, mode: str
+) -> None:
+    """Azure's refusals of a create before anything is looked up: the name is taken (a restore
+    never overwrites), the location is not the server's, the create mode is unknown."""
+    if existing is not None or req.params["database"].lower() == "master":
+        raise ArmError(
+            409,
+            "RemoteDatabaseExists",
+            f"The destination database name '{req.params['database']}' already exists on the "
+            f"destination server '{server['name']}'.",
+        )
+    require_server_location(body, server)
+    if mode not in ("Default", *RESTORE_MODES):
+        raise bad_request(
+            "InvalidDatabaseCreateOrUpdateRequest",
+            f"The create mode '{mode}' is not supported by this emulator.",
+        )
+
+
+def _new_database_sku(body: JSON, pool: JSON | None, template: JSON) -> JSON:
+    """The new database's SKU: ElasticPool in a pool; else the request's, else a single
+    restore source's, else GP_Gen5_2 (a SKU named alone is filled in as Azure reports it)."""
+    sku = body.get("sku")
+    if pool is not None:
+        if sku and sku.get("name") not in ("ElasticPool", None):
+            raise bad_request(
+                "ElasticPoolSkuCombinationInvalid",
+                "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
+            )
+        return {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
+    if not sku and template and template.get("properties", {}).get("elasticPoolId") is None:
+        sku = template.get("sku")
+    sku = sku or {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
+    return filled_sku(sku)
+
+
+def _new_database(
+    req: ArmRequest,
+    server: JSON,
+    body: JSON,
+    pool: JSON | None,
+    sku: JSON,
+    template: JSON,
+    lineage: JSON,
+) -> JSON:
+    """The database as created: settings from the request, else from the restore source."""
+    template_meta = template.get("_meta") or {}
+    return {
+        "id": f"{server['id']}/databases/{req.params['database']}",
+        "name": req.params["database"],
+        "type": DB_TYPE,
+        "location": server["location"],
+        "kind": "v12.0,user,pool" if pool is not None else "v12.0,user",
+        # Azure does not restore tags: the copy has those of the request only.
+        "tags": body.get("tags") or {},
+        "sku": sku,
+        "properties": _new_database_properties(req, body, pool, sku, template),
+        "_meta": {
+            "tenant": template_meta.get("tenant"),
+            "used_bytes": template_meta.get("used_bytes", 0),
+            "metrics": template_meta.get("metrics"),
+            "key_history": [],
+            "lineage": lineage or None,
+        },
+    }
+
+
+def _new_database_properties(
+    req: ArmRequest, body: JSON, pool: JSON | None, sku: JSON, template: JSON
+) -> JSON:
+    props = body.get("properties") or {}
+    template_props = template.get("properties", {})
+    redundancy = (
+        props.get("requestedBackupStorageRedundancy")
+        or template_props.get("requestedBackupStorageRedundancy")
+        or "Geo"
+    )
+    slo = "ElasticPool" if pool is not None else _slo_name(sku)
+    return {
+        "collation": props.get("collation")
+        or template_props.get("collation")
+        or "SQL_Latin1_General_CP1_CI_AS",
+        "maxSizeBytes": props.get("maxSizeBytes")
+        or template_props.get("maxSizeBytes")
+        or 34359738368,
+        "status": "Creating"
+        if (props.get("createMode") or "Default") == "Default"
+        else "Restoring",
+        "databaseId": str(uuid.uuid4()),
+        "creationDate": isoformat(req.store.now()),
+        "currentServiceObjectiveName": slo,
+        "requestedServiceObjectiveName": slo,
+        "defaultSecondaryLocation": "australiasoutheast",
+        "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
+        "zoneRedundant": bool(props.get("zoneRedundant", False)),
+        "elasticPoolId": pool["id"] if pool is not None else None,
+        "readScale": "Disabled",
+        "currentSku": dict(sku),
+        "currentBackupStorageRedundancy": redundancy,
+        "requestedBackupStorageRedundancy": redundancy,
+        "isLedgerOn": False,
+        "availabilityZone": "NoPreference",
+        # Identity, keys and protector come from the request alone: a restore that omits
+        # them falls back to the server's encryption (here service-managed).
+        "encryptionProtector": props.get("encryptionProtector"),
+        "encryptionProtectorAutoRotation": bool(
+            props.get("encryptionProtectorAutoRotation", False)
+        ),
+    }
+
+
+def _take_keys(req: ArmRequest, db: JSON, body: JSON) -> None:
+    """The request's identity, keys and protector; each key must be usable (else nothing is
+    created)."""
+    props = body.get("properties") or {}
+    if body.get("identity"):
+        db["identity"] = body["identity"]
+    for kid in props.get("keys") or {}:
+        check_key_usable(req.store, kid)
+    if props.get("encryptionProtector"):
+        check_key_usable(req.store, props["encryptionProtector"])
+        db["_meta"]["key_history"].append(
+            {"kid": props["encryptionProtector"], "from": db["properties"]["creationDate"]}
+        )
 
 
 def _last_operation_id(req: ArmRequest, resource_id: str) -> str | None:
