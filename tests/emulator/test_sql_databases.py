@@ -297,6 +297,25 @@ def test_moving_a_database_between_pools_and_out_of_a_pool(fresh, sql_client):
     assert single.current_service_objective_name == "GP_Gen5_2"
 
 
+def test_a_refused_update_leaves_the_database_as_it_was(fresh, sql_client):
+    tenant = fresh.tenants[0]
+    client = _client(sql_client, tenant)
+    before = client.databases.get(*_where(tenant), tenant["database_name"])
+    assert before.elastic_pool_id
+
+    with pytest.raises(HttpResponseError) as caught:
+        client.databases.begin_update(
+            *_where(tenant),
+            tenant["database_name"],
+            DatabaseUpdate(tags={"role": "changed"}, sku=Sku(name="S2")),
+        )
+
+    assert caught.value.error.code == "ElasticPoolSkuCombinationInvalid"
+    after = client.databases.get(*_where(tenant), tenant["database_name"])
+    assert after.tags == before.tags
+    assert after.sku.name == "ElasticPool"
+
+
 def test_moving_into_a_pool_of_another_server_is_refused(fresh, sql_client):
     tenant = fresh.tenants[0]
     foreign = next(

@@ -159,10 +159,7 @@ def _new_database_sku(body: JSON, pool: JSON | None, template: JSON) -> JSON:
     sku = body.get("sku")
     if pool is not None:
         if sku and sku.get("name") not in ("ElasticPool", None):
-            raise bad_request(
-                "ElasticPoolSkuCombinationInvalid",
-                "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
-            )
+            raise _refuse_pool_with_sku()
         return {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
     if not sku and template and template.get("properties", {}).get("elasticPoolId") is None:
         sku = template.get("sku")
@@ -277,18 +274,35 @@ def _slo_name(sku: JSON) -> str:
 
 
 def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
-    """PATCH (and PUT on an existing database): tags/CMK apply at once; SKU and pool via an LRO."""
+    """PATCH (and PUT on an existing database): tags/CMK apply at once; SKU and pool via an LRO.
+
+    Every refusal comes before any change, so a refused request leaves the database as it was.
+    """
     server = require_server(req)
     busy(req, db["id"])
     props = body.get("properties") or {}
-    now = req.store.now()
-    # Refusals come before any change, so a refused PATCH leaves the database as it was.
     for kid in props.get("keys") or {}:
         check_key_usable(req.store, kid)
     protector = props.get("encryptionProtector")
     if protector and protector != db["properties"].get("encryptionProtector"):
         check_key_usable(req.store, protector)
         check_secondaries_hold(req.store, db, protector)
+    change = _scale_change(req, server, db, body)
+    _apply_settings(req, db, body)
+    req.store.put(db)
+    if not change:
+        return respond(render_database(req, db))
+    if "sku" in change:
+        db["properties"]["requestedServiceObjectiveName"] = (
+            "ElasticPool" if change.get("pool") else _slo_name(change["sku"])
+        )
+    return start_write(req, server, DATABASE_UPDATE, db["id"], args=change, labels={"scale": True})
+
+
+def _apply_settings(req: ArmRequest, db: JSON, body: JSON) -> None:
+    """What a change applies at once: tags, the protector and keys, identity, backup redundancy."""
+    props = body.get("properties") or {}
+    now = isoformat(req.store.now())
     if "tags" in body:
         db["tags"] = body["tags"] or {}
     if "encryptionProtector" in props and props["encryptionProtector"] != db["properties"].get(
@@ -296,14 +310,14 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
     ):
         if props["encryptionProtector"]:
             db["_meta"].setdefault("key_history", []).append(
-                {"kid": props["encryptionProtector"], "from": isoformat(now)}
+                {"kid": props["encryptionProtector"], "from": now}
             )
         db["properties"]["encryptionProtector"] = props["encryptionProtector"]
     for name in ("encryptionProtectorAutoRotation", "requestedBackupStorageRedundancy"):
         if name in props:
             db["properties"][name] = props[name]
     if "keys" in props:
-        keys_added_record(db, list(props["keys"] or {}), isoformat(now))
+        keys_added_record(db, list(props["keys"] or {}), now)
     if "identity" in body:
         db["identity"] = body["identity"]
     if "requestedBackupStorageRedundancy" in props:
@@ -311,35 +325,25 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
         db["properties"]["currentBackupStorageRedundancy"] = props[
             "requestedBackupStorageRedundancy"
         ]
-    change: JSON = {}
+
+
+def _refuse_pool_with_sku() -> ArmError:
+    return bad_request(
+        "ElasticPoolSkuCombinationInvalid",
+        "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
+    )
+
+
+def _scale_change(req: ArmRequest, server: JSON, db: JSON, body: JSON) -> JSON:
+    """The part of a change that runs as an LRO (pool, SKU, max size), checked; empty if none."""
+    props = body.get("properties") or {}
     sku = body.get("sku")
+    change: JSON = {}
     if "elasticPoolId" in props:
-        pool_id = props["elasticPoolId"]
-        if pool_id:
-            pool = resolve_pool(req, server, pool_id)
-            if sku and sku.get("name") not in ("ElasticPool", None):
-                raise bad_request(
-                    "ElasticPoolSkuCombinationInvalid",
-                    "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
-                )
-            if str(db["properties"].get("elasticPoolId") or "").lower() != pool["id"].lower():
-                check_pool_room(req, server, pool, db)
-            change["pool"] = pool["id"]
-            change["sku"] = {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0}
-        else:
-            if not sku or sku.get("name") in ("ElasticPool", None):
-                raise bad_request(
-                    "MissingSkuName",
-                    "Sku name is required when removing a database from an elastic pool.",
-                )
-            change["pool"] = None
-            change["sku"] = filled_sku(sku)
+        change.update(_pool_change(req, server, db, props["elasticPoolId"], sku))
     elif sku:
         if db["properties"].get("elasticPoolId") and sku.get("name") != "ElasticPool":
-            raise bad_request(
-                "ElasticPoolSkuCombinationInvalid",
-                "Elastic pool and sku can be specified together only if sku is specified as 'ElasticPool'.",
-            )
+            raise _refuse_pool_with_sku()
         change["sku"] = filled_sku(sku)
     if "maxSizeBytes" in props:
         used = int(db.get("_meta", {}).get("used_bytes", 0))
@@ -349,21 +353,29 @@ def _database_change(req: ArmRequest, db: JSON, body: JSON) -> Response:
                 "User attempted to reduce the max size for a database to a size smaller than the current usage.",
             )
         change["maxSizeBytes"] = int(props["maxSizeBytes"])
-    req.store.put(db)
-    if not change:
-        return respond(render_database(req, db))
-    if "sku" in change:
-        db["properties"]["requestedServiceObjectiveName"] = (
-            "ElasticPool" if change.get("pool") else _slo_name(change["sku"])
-        )
-    return start_write(
-        req,
-        server,
-        DATABASE_UPDATE,
-        db["id"],
-        args=change,
-        labels={"scale": True},
-    )
+    return change
+
+
+def _pool_change(
+    req: ArmRequest, server: JSON, db: JSON, pool_id: str | None, sku: JSON | None
+) -> JSON:
+    """Into (or between) pools, or out of one (which needs a SKU of its own)."""
+    if not pool_id:
+        if not sku or sku.get("name") in ("ElasticPool", None):
+            raise bad_request(
+                "MissingSkuName",
+                "Sku name is required when removing a database from an elastic pool.",
+            )
+        return {"pool": None, "sku": filled_sku(sku)}
+    pool = resolve_pool(req, server, pool_id)
+    if sku and sku.get("name") not in ("ElasticPool", None):
+        raise _refuse_pool_with_sku()
+    if str(db["properties"].get("elasticPoolId") or "").lower() != pool["id"].lower():
+        check_pool_room(req, server, pool, db)
+    return {
+        "pool": pool["id"],
+        "sku": {"name": "ElasticPool", "tier": pool["sku"]["tier"], "capacity": 0},
+    }
 
 
 @router.route("PATCH", DATABASE, "databases.update")
