@@ -56,6 +56,19 @@ def _in_use_at(use: VersionUse, moment: datetime) -> bool:
     return use.since <= moment and (use.until is None or moment < use.until)
 
 
+def _ltr_reason(taken: list[LtrBackupTaken]) -> str:
+    """One backup by its date; many as a range (a weekly policy keeps 52 of them a year)."""
+    last = max(taken, key=lambda b: b.expires)
+    if len(taken) == 1:
+        return f"the long-term backup of {last.taken:%Y-%m-%d} (kept until {last.expires:%Y-%m-%d})"
+    first = min(b.taken for b in taken)
+    newest = max(b.taken for b in taken)
+    return (
+        f"{len(taken)} long-term backups taken {first:%Y-%m-%d} to {newest:%Y-%m-%d} "
+        f"(the last kept until {last.expires:%Y-%m-%d})"
+    )
+
+
 def backup_needs(
     *,
     uses: Iterable[VersionUse],
@@ -76,13 +89,10 @@ def backup_needs(
             if geo_redundant:
                 ends.append(pitr_end + GEO_BACKUP_LAG)
                 reasons.append("geo-redundant backup copies")
-        for backup in ltr:
-            if _in_use_at(use, backup.taken):
-                ends.append(backup.expires)
-                reasons.append(
-                    f"the long-term backup of {backup.taken:%Y-%m-%d} (kept until "
-                    f"{backup.expires:%Y-%m-%d})"
-                )
+        taken = [b for b in ltr if _in_use_at(use, b.taken)]
+        if taken:
+            ends += [b.expires for b in taken]
+            reasons.append(_ltr_reason(taken))
         earlier = needs.get(use.kid)
         if earlier is not None:  # the same version was the protector twice
             ends += [earlier.needed_until] if earlier.needed_until else []

@@ -63,7 +63,9 @@ def test_an_admin_sees_every_tenants_key_with_versions_and_who_a_server_key_cove
     row = page.split('id="key-legacy-a"')[1].split("</tr>")[0]
     assert "server" in row and "covers legacy-a, legacy-b" in row
     assert "tde-legacy/v2" in row and "(in use)" in row
-    assert "until 2026-12-09T01:00 UTC" in row and "expires 2027-11-01T00:00" in row
+    # Local time with UTC beside it, like every time in the portal.
+    assert "until 2026-12-09 12:00:00 AEDT (2026-12-09 01:00:00 UTC)" in row
+    assert "expires 2027-11-01 11:00:00 AEDT (2027-11-01 00:00:00 UTC)" in row
     assert "rotate P90D after creation" in row and ">on<" in row
     never = page.split('id="key-never-read"')[1].split("</tr>")[0]
     assert "Not collected yet" in never and "/fleet/never-read/rotate-key/" in never
@@ -95,5 +97,6 @@ def test_the_key_page_costs_the_same_queries_for_three_tenants_or_thirty(
 
 
 # Session, user, the user's own and group permissions, the staff profile (only-assigned
-# check), and one for the tenants with their inventories joined in.
-QUERIES = 6
+# check), one for the tenants with their inventories joined in, and the header's approvals
+# badge (one COUNT).
+QUERIES = 7

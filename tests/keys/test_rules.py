@@ -81,3 +81,24 @@ def test_an_expiry_date_inside_the_need_is_refused_even_if_today_is_not():
         effective=T0 + timedelta(days=110),
     )
     assert refusal is not None and "until 2026-04-25" in refusal
+
+
+def test_many_long_term_backups_are_summed_up_as_a_range_not_listed():
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    weekly = [
+        LtrBackupTaken(taken=since + timedelta(weeks=n), expires=since + timedelta(weeks=n + 52))
+        for n in range(52)
+    ]
+    needs = backup_needs(
+        uses=[VersionUse(kid="v1", since=since, until=since + timedelta(weeks=60))],
+        pitr_retention_days=7,
+        geo_redundant=False,
+        ltr_backups=weekly,
+    )
+
+    reasons = needs["v1"].reasons
+    assert (
+        "52 long-term backups taken 2025-01-01 to 2025-12-24 (the last kept until 2026-12-23)"
+        in reasons
+    )
+    assert len(reasons) == 2  # and point-in-time backups
