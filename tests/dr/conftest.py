@@ -24,3 +24,20 @@ def control(azure_emulator: RunningEmulator) -> Iterator[Any]:
         yield azure_emulator.control
     finally:
         azure_emulator.control("DELETE", "faults")
+
+
+def drill_databases_delete(emulator: RunningEmulator) -> None:
+    """Begin deleting every drill database left on the paired servers (the session's emulator
+    is shared: a drill database left in a `-dr` pool takes room later readiness tests count)."""
+    from portal.azure import sql
+
+    for server_id in {t["geo_server_id"] for t in emulator.tenants if t.get("geo_server_id")}:
+        for database in sql.databases_list(server_id):
+            if database.tags.get("fleetwise-role") == "dr-drill":
+                sql.database_delete_begin(database.id)
+
+
+@pytest.fixture
+def drill_databases_removed(azure_emulator: RunningEmulator) -> Iterator[None]:
+    yield
+    drill_databases_delete(azure_emulator)

@@ -24,7 +24,11 @@ from tests.factories import UserFactory
 from tests.monitoring.conftest import seeded
 from tests.request_log import request_marker, writes_since
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.integration,
+    pytest.mark.usefixtures("drill_databases_removed"),
+]
 
 
 @pytest.fixture

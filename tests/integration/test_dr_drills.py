@@ -19,11 +19,18 @@ from portal import roles
 from portal.management.commands.load_demo import catalogue_entry
 from tenants.models import Tenant
 from tenants.services import tenant_import
+from tests.dr.conftest import drill_databases_delete
 from tests.factories import UserFactory
 from tests.integration.test_restores import emulator_database, finished, restore_puts
 from tests.processes import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def drill_databases_removed(azure_emulator):
+    yield
+    drill_databases_delete(azure_emulator)
 
 
 def ready_tenant(emulator, index: int) -> Tenant:
