@@ -16,6 +16,9 @@ from monitoring.sources import RECOMMENDATIONS, source_as_of
 from operations.selectors import operations_visible_to
 from portal.roles import REQUEST_RESTORE
 
+# Long-term backups listed before "show all": a quarter of a weekly policy's year.
+LTR_SHOWN = 12
+
 # (metric key in the stored series, chart title, unit, fixed maximum or None, threshold)
 DATABASE_CHARTS = (
     ("cpu_percent", "Database CPU", "%", 100.0, None),
@@ -164,6 +167,9 @@ def tenant_sections(user: User | AnonymousUser, slug: str) -> dict[str, Any]:
         # Deleted databases are listed only by the restore form's snapshot (backups app).
         "restore_snapshot": restore_snapshot_for(snapshot.tenant),
         "ltr_policy": ltr_policy_text(health.ltr_policy if health else {}),
+        # Newest first; a weekly policy keeps 52 a year, so the rest wait behind a <details>.
+        "ltr_newest": (health.ltr_backups or [])[:LTR_SHOWN] if health else [],
+        "ltr_older": (health.ltr_backups or [])[LTR_SHOWN:] if health else [],
         "posture_read": health is not None and source_as_of(health, Source.POSTURE) is not None,
         "recommendations_read": (
             health is not None and source_as_of(health, RECOMMENDATIONS) is not None

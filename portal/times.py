@@ -37,6 +37,12 @@ def local_and_utc(moment: datetime, zone: ZoneInfo | None = None) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({utc:%Y-%m-%d %H:%M:%S} UTC)"
 
 
+def local_time(moment: datetime) -> str:
+    """'2026-04-05 02:30 AEST' (lists that put UTC in the hover title)."""
+    local = moment.astimezone(portal_zone())
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def local_clock(moment: datetime) -> str:
     """'14:00' in the portal's zone (chart axes, compact lists)."""
     return moment.astimezone(portal_zone()).strftime("%H:%M")

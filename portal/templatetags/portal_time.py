@@ -19,6 +19,13 @@ def local_and_utc(value: datetime | str | None) -> str:
 
 
 @register.filter
+def local_time(value: datetime | str | None) -> str:
+    """'2026-04-05 02:30 AEST' (pair it with `local_and_utc` in a title)."""
+    moment = times.moment_from(value)
+    return times.local_time(moment) if moment else "—"
+
+
+@register.filter
 def local_clock(value: datetime | str | None) -> str:
     """'14:00' in the portal's time zone."""
     moment = times.moment_from(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -275,7 +275,11 @@ def test_the_tenant_page_shows_health_charts_window_alerts_posture_and_timeline(
         assert re.search(rf'<svg [^>]*aria-label="{title}: latest', body), title
     assert "<polyline" in body and "<script" not in body.split("<svg", 1)[1].split("</svg>")[0]
     assert 'id="pool-share">8.0 % of what pool-01\'s databases use' in body
-    assert "2026-11-30 00:00:00 AEDT (2026-11-29 13:00:00 UTC)" in body  # LTR, local and UTC
+    # LTR: local time shown, local and UTC on hover.
+    assert (
+        '<span title="2026-11-30 00:00:00 AEDT (2026-11-29 13:00:00 UTC)">2026-11-30 00:00 AEDT</span>'
+        in body
+    )
     assert "SQL injection" in body
     assert "App Service HTTPS only" in body and "(1 failing)" in body
     assert "Healthy → Down" in body and "Operation #" in body
@@ -324,3 +328,32 @@ def test_a_tenant_never_collected_says_so(client, support):
     body = client.get("/fleet/acme/").content.decode()
 
     assert "Not collected yet: the refresh pipeline has not read this tenant." in body
+
+
+def test_long_term_backups_show_the_newest_twelve_and_the_rest_behind_show_all(client, support):
+    taken = [datetime(2026, 11, 29, 13, tzinfo=UTC) - timedelta(weeks=w) for w in range(20)]
+    TenantHealthFactory(
+        tenant=TenantFactory(slug="weekly"),
+        ltr_backups=[
+            {"name": f"ltr-{w:02d}", "backup_time": t.isoformat(), "expires": t.isoformat()}
+            for w, t in enumerate(taken)
+        ],
+    )
+    client.force_login(support)
+
+    body = client.get("/fleet/weekly/").content.decode()
+
+    shown, rest = body.split('<details id="ltr-older">', 1)
+    shown = shown.split('id="ltr-backups"', 1)[1]
+    assert re.findall(r"<td>(ltr-\d+)</td>", shown) == [f"ltr-{w:02d}" for w in range(12)]
+    assert "<summary>Show all 20 long-term backups</summary>" in rest
+    rest = rest.split("</details>", 1)[0]
+    assert re.findall(r"<td>(ltr-\d+)</td>", rest) == [f"ltr-{w:02d}" for w in range(12, 20)]
+
+
+def test_twelve_long_term_backups_or_fewer_need_no_show_all(client, support, down_tenant):
+    client.force_login(support)
+
+    body = client.get("/fleet/acme/").content.decode()
+
+    assert "<td>ltr-1</td>" in body and 'id="ltr-older"' not in body
