@@ -4,6 +4,8 @@ until then it says what has not been read yet."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from monitoring import tasks
@@ -15,7 +17,7 @@ from monitoring.services import (
     slow_sources_unread,
 )
 from monitoring.tenant_page import ltr_policy_text
-from tests.monitoring.conftest import compliant
+from tests.monitoring.conftest import compliant, seeded
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +81,35 @@ def test_the_ltr_policy_reads_in_words():
         ltr_policy_text({"weekly": "P4W", "monthly": "PT0S", "yearly": "P1Y", "week_of_year": 1})
         == "weekly P4W · yearly P1Y"
     )
+
+
+def test_the_first_scheduled_hot_refresh_leads_to_the_seeded_posture_violations_on_the_page(
+    client, support, azure_emulator, fleet, monkeypatch
+):
+    """Demo acceptance: straight after start-up no tenant has been checked ("not checked" on the
+    dashboard, nothing on the posture page); the first scheduled hot refresh asks for the
+    catch-up, and once the worker has run it the posture page lists the seeded violations."""
+    enqueued: list[str] = []
+    monkeypatch.setattr(tasks.refresh_catch_up, "delay", lambda: enqueued.append("catch-up"))
+    client.force_login(support)
+    expected = {
+        (seeded(azure_emulator, "backup_local")["slug"], "backup_geo_redundant"),
+        (seeded(azure_emulator, "auditing_off")["slug"], "auditing"),
+        (seeded(azure_emulator, "service_managed_tde")["slug"], "tde_customer_key"),
+    }
+    assert (
+        "No posture check has been read yet" in client.get("/monitoring/posture/").content.decode()
+    )
+
+    tasks.refresh_hot()
+
+    assert enqueued == ["catch-up"]
+    dashboard = client.get("/?sort=tenant").content.decode()
+    first = next(iter(expected))[0]
+    row = dashboard.split(f'data-tenant="{first}"', 1)[1].split("</tr>", 1)[0]
+    assert "not checked" in row
+    tasks.refresh_catch_up()  # what the worker runs next
+    page = client.get("/monitoring/posture/").content.decode()
+    listed = set(re.findall(r'data-tenant="([^"]+)" data-check="([^"]+)"', page))
+    assert expected <= listed
+    assert compliant(azure_emulator)["slug"] not in {slug for slug, _ in listed}
