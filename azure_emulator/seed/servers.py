@@ -115,20 +115,24 @@ def _service_managed_tde(b: FleetBuilder, server: JSON) -> None:
             },
         }
     )
-    b.put(
-        {
-            "id": f"{server['id']}/encryptionProtector/current",
-            "name": "current",
-            "type": "Microsoft.Sql/servers/encryptionProtector",
-            "kind": "servicemanaged",
-            "location": server["location"],
-            "properties": {
-                "serverKeyName": "ServiceManaged",
-                "serverKeyType": "ServiceManaged",
-                "autoRotationEnabled": False,
-            },
-        }
-    )
+    b.put(service_managed_protector(server))
+
+
+def service_managed_protector(server: JSON) -> JSON:
+    """A server's TDE protector while it uses the built-in service-managed key (a server's
+    protector when nothing else was set)."""
+    return {
+        "id": f"{server['id']}/encryptionProtector/current",
+        "name": "current",
+        "type": "Microsoft.Sql/servers/encryptionProtector",
+        "kind": "servicemanaged",
+        "location": server["location"],
+        "properties": {
+            "serverKeyName": "ServiceManaged",
+            "serverKeyType": "ServiceManaged",
+            "autoRotationEnabled": False,
+        },
+    }
 
 
 def pool_sizing(rng: random.Random, tenants: int) -> tuple[JSON, JSON, int]:

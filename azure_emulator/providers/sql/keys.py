@@ -26,6 +26,7 @@ from azure_emulator.providers.sql.common import (
     start_write,
 )
 from azure_emulator.providers.sql.key_access import revalidated
+from azure_emulator.seed.servers import service_managed_protector
 from azure_emulator.state import JSON, Store, isoformat
 
 if TYPE_CHECKING:
@@ -193,20 +194,9 @@ def key_delete(req: ArmRequest) -> Response:
 def _protector(req: ArmRequest, server: JSON) -> JSON:
     if req.params.get("name", "current").lower() != "current":
         raise not_found("Microsoft.Sql/servers/encryptionProtector", req.params["name"])
-    protector = req.store.get(f"{server['id']}/encryptionProtector/current")
-    if protector is None:
-        protector = {
-            "id": f"{server['id']}/encryptionProtector/current",
-            "name": "current",
-            "type": "Microsoft.Sql/servers/encryptionProtector",
-            "kind": "servicemanaged",
-            "location": server["location"],
-            "properties": {
-                "serverKeyName": "ServiceManaged",
-                "serverKeyType": "ServiceManaged",
-                "autoRotationEnabled": False,
-            },
-        }
+    protector = req.store.get(
+        f"{server['id']}/encryptionProtector/current"
+    ) or service_managed_protector(server)
     body = dict(protector)
     key_name = protector["properties"].get("serverKeyName")
     key = req.store.get(f"{server['id']}/keys/{key_name}") if key_name else None
