@@ -16,3 +16,8 @@ class DrConfig(AppConfig):
         from dr.failover import register_kinds as register_failover
 
         register_failover()
+
+        from dr.receivers import readiness_after_backups
+        from monitoring.signals import backups_refreshed
+
+        backups_refreshed.connect(readiness_after_backups, dispatch_uid="dr.readiness")

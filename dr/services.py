@@ -16,7 +16,8 @@ from dr.models import DrReadiness
 from dr.outage import HOME_REGION, REGION_LABELS, outage_evidence
 from dr.posture import DR_CHECK, dr_check
 from dr.readiness import ReadinessFacts, assess, unavailable
-from monitoring.models import PostureCheck, TenantHealth
+from monitoring.models import PostureCheck, Source, TenantHealth
+from monitoring.sources import source_as_of
 from operations.engine import Enqueue
 from operations.kinds import Subject
 from operations.models import Operation
@@ -36,7 +37,16 @@ class ReadinessSummary:
 
 
 def _tenants() -> list[Tenant]:
-    return list(Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk"))
+    """Tenants whose backups the monitoring refresh has read at least once: before that the
+    newest geo backup is unknown, not missing, so they stay "not yet assessed" (no gap, no
+    posture failure) until the backups refresh that follows start-up calls readiness again."""
+    tenants = list(Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk"))
+    healths = TenantHealth.objects.in_bulk([t.pk for t in tenants])
+    return [
+        t
+        for t in tenants
+        if t.pk in healths and source_as_of(healths[t.pk], Source.BACKUPS) is not None
+    ]
 
 
 def _row(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from monitoring import refresh
 from monitoring.models import PostureCheck, RefreshRun, Source, TenantHealth
 from monitoring.posture_refresh import POSTURE_READERS, posture_slice
+from monitoring.signals import backups_refreshed
 from monitoring.sources import source_as_of
 from portal.audit import audit_record
 from portal.azure.meter import metered
@@ -60,6 +61,8 @@ def refresh_run_execute(*, run: RefreshRun, tenants: list[Tenant] | None = None)
     run.tenants, run.errors = len(tenants), errors
     run.azure_calls, run.throttled = meter.calls, meter.throttled
     run.save()
+    if run.kind == RefreshRun.Kind.BACKUPS:
+        backups_refreshed.send(sender=RefreshRun, run=run)
     return run
 
 

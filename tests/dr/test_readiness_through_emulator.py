@@ -93,6 +93,7 @@ def test_the_key_check_reads_server_keys_by_azures_name():
 def test_a_failing_paired_server_read_is_a_gap_not_a_crash(azure_emulator, fleet, control):
     tenant = compliant(azure_emulator)
     geo_server = tenant["geo_server_name"]
+    fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
     control("POST", "faults/fail-next", {"operation": "elastic_pools.list_by_server", "count": 100})
     readiness_refresh()
 
@@ -111,6 +112,7 @@ def test_the_refresh_is_audited_and_costs_lists_not_calls_per_tenant(assessed, f
 
 
 def test_the_command_prints_the_count_and_the_gaps(azure_emulator, fleet, control):
+    fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
     out = StringIO()
     call_command("dr_readiness", "--gaps", stdout=out)
     text = out.getvalue()
