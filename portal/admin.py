@@ -51,6 +51,7 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         "created_at_local",
         "actor",
         "action",
+        "operation",
         "tenant",
         "outcome",
         "source_ip",
@@ -62,6 +63,14 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     readonly_fields = localised(CSV_COLUMNS[1:], ("created_at",))
     created_at_local = local_time_column("created_at", "Time")
     change_list_template = "admin/portal/auditevent/change_list.html"
+
+    @admin.display(description="Operation")
+    def operation(self, obj: AuditEvent) -> str:
+        """Which operation an operation.* event is about (the same action repeats per kind)."""
+        details = obj.details if isinstance(obj.details, dict) else {}
+        if "operation" not in details:
+            return ""
+        return f"#{details['operation']} {details.get('kind', '')}".strip()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

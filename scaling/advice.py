@@ -28,7 +28,7 @@ def rebalancing(request: HttpRequest) -> HttpResponse:
             pool_id=p.pool_id,
             name=p.name,
             server=f"{p.subscription_id}/{p.resource_group}/{p.server_name}".lower(),
-            capacity=float(p.capacity or 0),
+            capacity=rules.dtu_equivalent(float(p.capacity or 0), p.sku_name),
             cpu_percent=float(p.cpu_percent or 0),
             max_size_bytes=int(p.max_size_bytes or 0),
             storage_used_bytes=int(p.storage_used_bytes or 0),

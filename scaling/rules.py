@@ -235,12 +235,26 @@ class DatabaseShare:
     storage_bytes: int
 
 
+# Microsoft's sizing rule for moving between purchasing models ("Migrate Azure SQL Database
+# from the DTU-based model to the vCore-based model"): every 100 DTU of Standard needs at least
+# one General Purpose vCore, every 125 DTU of Premium one Business Critical vCore.
+DTU_PER_VCORE = {"GP_": 100.0, "HS_": 100.0, "BC_": 125.0}
+
+
+def dtu_equivalent(capacity: float, sku_name: str) -> float:
+    """A pool's capacity in DTU (vCore pools converted by DTU_PER_VCORE), so that load moved
+    between a DTU pool and a vCore pool on the same server is compared in one unit."""
+    per_vcore = next((n for prefix, n in DTU_PER_VCORE.items() if sku_name.startswith(prefix)), 1.0)
+    return capacity * per_vcore
+
+
 @dataclass(frozen=True)
 class PoolLoad:
     pool_id: str
     name: str
     # Pools on the same server (moves stay on a server): any key naming the server.
     server: str
+    # In DTU, or DTU-equivalent for vCore pools (dtu_equivalent).
     capacity: float
     cpu_percent: float
     max_size_bytes: int

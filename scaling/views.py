@@ -70,6 +70,16 @@ class ScaleForm(forms.Form):
             (s, s) for s in limits.single_database_skus
         ]
 
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields under a heading each: which change, its choices, and why."""
+        named = [
+            ("Change", ("what",)),
+            ("Scale the App Service plan", ("sku", "instances")),
+            ("…or move the database", ("to_pool", "to_sku")),
+            ("Why", ("override", "reason")),
+        ]
+        return [(title, [self[name] for name in names]) for title, names in named]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("what") == "plan" and not (data.get("sku") and data.get("instances")):

@@ -169,3 +169,15 @@ def test_no_advice_when_no_pool_on_the_server_has_room():
 
     assert rebalancing_advice([hot, full]) == []
     assert rebalancing_advice([_pool("calm", 60, [_share("a", 40)]), _pool("cool", 5)]) == []
+
+
+def test_a_vcore_pool_receives_a_dtu_pools_load_in_dtu_equivalents():
+    from scaling.rules import dtu_equivalent, rebalancing_advice
+
+    # 2 General Purpose vCores ≈ 200 DTU: 35 DTU from a hot Standard pool fits (40 → 57.5 %).
+    assert dtu_equivalent(2, "GP_Gen5") == 200 and dtu_equivalent(100, "StandardPool") == 100
+    hot = _pool("hot", 95, [_share("a", 35)])
+    vcore = _pool("gp", 20, capacity=dtu_equivalent(2, "GP_Gen5"))
+    assert [a.to_pool for a in rebalancing_advice([hot, vcore])] == ["gp"]
+    # Counted in raw vCores, the same 35 DTU could never fit into "2".
+    assert rebalancing_advice([hot, _pool("gp", 20, capacity=2)]) == []
