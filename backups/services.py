@@ -40,6 +40,7 @@ from portal.resource_ids import parse
 from portal.roles import REQUEST_RESTORE
 from portal.times import portal_zone
 from tenants.models import Tenant
+from tenants.selectors import active_copy
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,15 @@ class RestorePlan:
     needs_approval: bool = False
 
 
+def _geo_partner(tenant: Tenant) -> str | None:
+    """The paired-region server a home database may be replicated to; none once failed over
+    (the copy in use is then in the paired region itself)."""
+    return (tenant.geo_sql_server_id or None) if active_copy(tenant).at_home else None
+
+
 def _live_database(tenant: Tenant) -> sql.DatabaseInfo:
     try:
-        return sql.database_get(tenant.database_id)
+        return sql.database_get(active_copy(tenant).database_id)
     except AzureNotFoundError as exc:
         raise RestoreRefusedError(
             f"The tenant's database {tenant.database_name} was not found in Azure."
@@ -119,7 +126,9 @@ def lineage_window(
     now = now or timezone.now()
     database = live or _live_database(tenant)
     latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
-    kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+    kept = kept_databases(
+        tenant.database_name, sql.databases_list(active_copy(tenant).sql_server_id)
+    )
     parts = lineage_parts(live=database, kept=kept, latest=latest)
     if not parts:
         raise RestoreRefusedError(
@@ -200,12 +209,12 @@ def restore_plan(
         "source": request.source,
         "create_mode": CREATE_MODES[request.source],
         "database_id": live.id,
-        "server_id": tenant.sql_server_id,
-        "elastic_pool_id": live.elastic_pool_id or tenant.elastic_pool_id,
+        "server_id": active_copy(tenant).sql_server_id,
+        "elastic_pool_id": live.elastic_pool_id or active_copy(tenant).elastic_pool_id,
         "subscription_id": tenant.subscription_id,
         "location": live.location,
-        "site_id": tenant.app_service_site_id,
-        "geo_server_id": tenant.geo_sql_server_id or None,
+        "site_id": active_copy(tenant).site_id,
+        "geo_server_id": _geo_partner(tenant),
         "point_in_time": None,
         "source_database_id": None,
         "long_term_retention_backup_id": None,
@@ -233,7 +242,9 @@ def restore_plan(
         checks.append(("Source", f"{source_name} as it was at {describe(moment, zone)}"))
         checks.append(("Restore window", describe_parts(parts, zone)))
     elif request.source == "long_term_backup":
-        kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+        kept = kept_databases(
+            tenant.database_name, sql.databases_list(active_copy(tenant).sql_server_id)
+        )
         backups = {b.id.lower(): b for b in _lineage_ltr_backups(live, kept)}
         backup = backups.get(request.long_term_backup_id.lower())
         if backup is None:
@@ -244,7 +255,10 @@ def restore_plan(
         parameters.update(long_term_retention_backup_id=backup.id)
         checks.append(("Source", f"long-term backup of {describe(backup.backup_time, zone)}"))
     else:
-        dropped = {d.id.lower(): d for d in sql.restorable_dropped_databases(tenant.sql_server_id)}
+        dropped = {
+            d.id.lower(): d
+            for d in sql.restorable_dropped_databases(active_copy(tenant).sql_server_id)
+        }
         chosen = dropped.get(request.dropped_database_id.lower())
         if chosen is None:
             raise RestoreRefusedError(
@@ -263,7 +277,8 @@ def restore_plan(
     stamp = _stamp(now)
     target_name = f"{tenant.database_name}-restore-{stamp}"
     parameters.update(
-        target_name=target_name, target_id=f"{tenant.sql_server_id}/databases/{target_name}"
+        target_name=target_name,
+        target_id=f"{active_copy(tenant).sql_server_id}/databases/{target_name}",
     )
     if request.mode == "parallel":
         expires = now + timedelta(days=settings.RESTORE_COPY_RETENTION_DAYS)
@@ -279,7 +294,7 @@ def restore_plan(
         keep = now + timedelta(days=settings.RESTORE_PRE_RESTORE_RETENTION_DAYS)
         parameters.update(
             pre_restore_name=pre_name,
-            pre_restore_id=f"{tenant.sql_server_id}/databases/{pre_name}",
+            pre_restore_id=f"{active_copy(tenant).sql_server_id}/databases/{pre_name}",
             pre_restore_expires_at=keep.isoformat(),
         )
         checks.append(
@@ -288,9 +303,9 @@ def restore_plan(
         checks.append(
             ("Current database", f"renamed to {pre_name} and kept until {describe(keep, zone)}")
         )
+        partner = _geo_partner(tenant)
         partners = sql.geo_replication_partners(
-            live.id,
-            partner_server_ids=[tenant.geo_sql_server_id] if tenant.geo_sql_server_id else None,
+            live.id, partner_server_ids=[partner] if partner else None
         )
         if partners:
             raise RestoreRefusedError(
@@ -445,14 +460,16 @@ def restore_snapshot_refresh(*, tenant: Tenant) -> RestoreSnapshot:
     snapshot, _ = RestoreSnapshot.objects.get_or_create(tenant=tenant)
     now = timezone.now()
     try:
-        live = sql.database_get(tenant.database_id)
-        kept = kept_databases(tenant.database_name, sql.databases_list(tenant.sql_server_id))
+        live = sql.database_get(active_copy(tenant).database_id)
+        kept = kept_databases(
+            tenant.database_name, sql.databases_list(active_copy(tenant).sql_server_id)
+        )
         latest = now - timedelta(minutes=settings.RESTORE_LATEST_LAG_MINUTES)
         parts = lineage_parts(live=live, kept=kept, latest=latest)
         backups = _lineage_ltr_backups(live, kept)
         dropped = [
             d
-            for d in sql.restorable_dropped_databases(tenant.sql_server_id)
+            for d in sql.restorable_dropped_databases(active_copy(tenant).sql_server_id)
             if d.database_name.lower().startswith(tenant.database_name.lower())
         ]
     except AzureTransientError:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
-PARTS = ("dashboard", "search", "audit", "refresh", "restore", "engine")
+PARTS = ("dashboard", "search", "audit", "refresh", "restore", "failover", "engine")
 
 
 def parts(value: str) -> frozenset[str]:
@@ -197,6 +197,11 @@ def main() -> int:
             results.extend(fleet_refresh.measure(emulator))
         if "restore" in only:
             results.append(restore_plan_figure())
+        if "failover" in only:
+            # Last against the emulator: it fails the whole fleet over (twice).
+            from bench import dr_failover
+
+            results.extend(dr_failover.measure(emulator))
     finally:
         emulator.close()
     if "engine" in only:

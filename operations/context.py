@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from operations.models import AdmissionSlot, Operation, OperationStep
 from portal.azure.lro import LroOutcome
 
 P = TypeVar("P")
+log = logging.getLogger(__name__)
 
 
 class StepFailedError(Exception):
@@ -92,10 +94,18 @@ class StepContext:
 
     def limits_release(self) -> None:
         """Give back the kind's admission slots before the operation finishes (a failover's
-        restore is done: the next tenant's restore may start while this one sets up its app).
-        A resumed run does not take them again: slots are taken only at admission."""
+        restore is done: the next tenant's restore may start while this one sets up its app),
+        and wake the parent that hands them out. A resumed run does not take them again:
+        slots are taken only at admission."""
         self._write()
         AdmissionSlot.objects.filter(operation=self.operation).delete()
+        if self.operation.parent_id:
+            # The parent decides who takes the slot: wake it now, not at its next look (which
+            # still comes if this message is lost).
+            try:
+                self.enqueue(self.operation.parent_id, 0.0)
+            except Exception:
+                log.exception("could not wake parent %s", self.operation.parent_id)
 
     def heartbeat(self, message: str | None = None) -> None:
         """Renew the lease (call at least every OPERATIONS_LEASE_SECONDS / 3 while working)."""

@@ -27,6 +27,7 @@ from scaling.kinds import (
     sql_same,
 )
 from tenants.models import Tenant
+from tenants.selectors import active_copy
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def scaling_now(*, tenant: Tenant) -> ScalingNow:
         cpu_peak=scaling.metric_peak(plan.id, "CpuPercentage"),
         memory_peak=scaling.metric_peak(plan.id, "MemoryPercentage"),
         sharing=tuple(t.display_name for t in sharing),
-        database=sql.database_get(tenant.database_id),
+        database=sql.database_get(active_copy(tenant).database_id),
     )
 
 
@@ -130,7 +131,7 @@ def database_move_plan(
 ) -> ScalingPlan:
     """Into another pool on the tenant's server (with its headroom), or out to `sku_name`."""
     limits = scaling_limits()
-    database = sql.database_get(tenant.database_id)
+    database = sql.database_get(active_copy(tenant).database_id)
     used = scaling.metric_peak(database.id, "storage", hours=1) or 0.0
     lines = [f"{database.name} is in {database.elastic_pool_id or database.service_objective}."]
     refusals: list[str] = []

@@ -12,7 +12,7 @@ from django.utils import timezone
 from portal.audit import audit_record
 from tenants.models import AZURE_RESOURCE_FIELDS, ActiveCopy, Tenant
 
-CATALOGUE_FIELDS = ("display_name", "status", "region", "tags", *AZURE_RESOURCE_FIELDS)
+CATALOGUE_FIELDS = ("display_name", "status", "region", "tags", "dr_tier", *AZURE_RESOURCE_FIELDS)
 
 
 def tenant_save(

@@ -3,6 +3,7 @@ emulator, the outage declared by one admin and approved by another."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from dr.services import failover_declare, readiness_refresh
@@ -43,3 +44,13 @@ def emulator_resource(emulator: Any, resource_id: str) -> dict[str, Any] | None:
         resource_id.lower()
     )
     return found
+
+
+def geo_restores_begun(emulator: Any) -> Counter[str]:
+    """Geo-restores Azure accepted, by target database id (lower case), from the emulator's
+    records of its long-running operations (kept whole, unlike its request log)."""
+    return Counter(
+        row["resource_id"].lower()
+        for row in emulator.control("GET", "operations")["operations"]
+        if row["operation"] == "databases.create_or_update" and row["labels"].get("restore")
+    )

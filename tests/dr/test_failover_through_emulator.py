@@ -4,16 +4,26 @@ comes up in Australia Southeast tier by tier, the one without is reported with i
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from backups.services import RestoreRequest, restore_plan
 from dr.failover import tier_progress
 from operations.models import Operation
+from portal import roles
 from portal.models import AuditEvent
 from tenants.models import Tenant
-from tests.dr.failover_fleet import assess_then_down, declared_and_approved, emulator_resource
+from tests.dr.failover_fleet import (
+    assess_then_down,
+    declared_and_approved,
+    emulator_resource,
+    geo_restores_begun,
+)
 from tests.drive import drive
+from tests.factories import UserFactory
 from tests.monitoring.conftest import seeded
-from tests.request_log import request_marker, requests_since
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -26,6 +36,7 @@ def down(azure_emulator, fleet, control, settings):
     yield azure_emulator
     # The failover made databases and started sites other tests expect absent or stopped.
     azure_emulator.reset()
+    azure_emulator.control("POST", "clock", {"offset_seconds": 0})
 
 
 def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_reported(
@@ -36,7 +47,7 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     local_backups = seeded(down, "backup_local")["slug"]
     # The tenant whose database Azure already replicates to the paired server.
     replicated = next(t["slug"] for t in down.tenants if t.get("geo_secondary_database_id"))
-    marker = request_marker(down)
+    before = geo_restores_begun(down)
     parent = declared_and_approved()
     drive(parent, seconds=180)
 
@@ -73,13 +84,9 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
         assert site["properties"]["state"] == "Running"
         assert AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).exists()
 
-    # One geo-restore PUT per tenant that was failed over, none for the one that was not.
-    puts = [
-        r
-        for r in requests_since(down, marker)
-        if r["method"] == "PUT" and "/databases/" in r["path"]
-    ]
-    assert len(puts) == len(children) - 3
+    # One geo-restore per tenant that was failed over, none for the others.
+    begun = geo_restores_begun(down) - before
+    assert sorted(begun.values()) == [1] * (len(children) - 3)
 
     tiers = {row["tier"]: row for row in tier_progress(parent)}
     assert sum(row["done"] for row in tiers.values()) == len(children) - 3
@@ -93,3 +100,31 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     tenant_page = client.get(f"/fleet/{moved.slug}/").content.decode()
     assert 'id="runs-away"' in tenant_page and "Runs in australiasoutheast" in tenant_page
     assert 'id="runs-away"' not in client.get(f"/fleet/{unready}/").content.decode()
+
+
+def test_a_restore_after_the_failover_acts_on_the_copy_the_tenant_runs_on(down):
+    moved_slug = next(t["slug"] for t in down.tenants if not t["seeded_issues"])
+    parent = declared_and_approved()
+    drive(parent, seconds=180)
+    moved = Tenant.objects.get(slug=moved_slug)
+    assert not moved.active.at_home
+
+    # An hour on, restore the Southeast copy to half an hour ago. The plan reads only the copy
+    # in use (Australia East still answers 503 to anything else) and targets its server.
+    down.control("POST", "clock", {"advance_seconds": 3600})
+    later = timezone.now() + timedelta(hours=1)
+    support = UserFactory(username="sam.support@fleetwise.example", groups=[roles.SUPPORT])
+    plan = restore_plan(
+        tenant=moved,
+        user=support,
+        request=RestoreRequest(
+            mode="parallel",
+            when=(later - timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S"),
+            in_utc=True,
+        ),
+        now=later,
+    )
+    assert plan.parameters["server_id"] == moved.active.sql_server_id
+    assert plan.parameters["database_id"].lower() == moved.active.database_id.lower()
+    assert plan.parameters["site_id"] == moved.active.site_id
+    assert plan.parameters["geo_server_id"] is None
