@@ -45,7 +45,7 @@ def test_an_admin_drills_one_tenant_from_the_dr_page_and_sees_its_rto_and_rpo(
 ):
     shots: Path = tmp_path / "shots"
     ready = DrReadiness.objects.filter(ready=True).select_related("tenant")
-    slug = ready.order_by("tenant__dr_tier", "tenant__slug").first().tenant.slug
+    slug = ready.order_by("tenant__dr_tier", "tenant__slug")[0].tenant.slug
 
     sign_in(page, portal_url, ADA)
     page.goto(f"{portal_url}/dr/")
@@ -101,4 +101,3 @@ def test_an_admin_drills_one_tenant_from_the_dr_page_and_sees_its_rto_and_rpo(
     expect(on_tenant).to_contain_text(f"RTO {rto} (request to healthy), RPO {rpo}")
     expect(on_tenant).to_contain_text(f"Operation #{drill_operation.pk}; teardown #{teardown.pk}")
     page.locator("section#dr").screenshot(path=shots / "6-tenant-page-dr.png")
-    print(f"screenshots in {shots}")
