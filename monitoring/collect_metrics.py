@@ -47,11 +47,12 @@ def _batch(
     metrics: Mapping[str, str],
     timespan: tuple[datetime, datetime],
     grain: timedelta,
+    split: str | None = None,
 ) -> BatchResult:
     total = BatchResult(series={}, failed={})
     for ids in groups.values():
         part = metrics_batch(
-            ids, namespace=namespace, metrics=metrics, timespan=timespan, grain=grain
+            ids, namespace=namespace, metrics=metrics, timespan=timespan, grain=grain, split=split
         )
         total.series.update(part.series)
         total.failed.update(part.failed)
@@ -80,18 +81,22 @@ def read_latest(fleet: Fleet, now: datetime) -> SourceResult:
             result.fail([tenant], f"Database metrics failed: {databases.failed[key]}")
             continue
         series = databases.series.get(key, {})
-        cpu = _latest(series.get("cpu_percent", []))
-        # A pooled database's CPU percentage is of its per-database limit, the same for every
-        # database of the pool: comparing them gives each one's share of the pool's use.
         result.set(
             tenant,
-            db_cpu_percent=cpu,
+            db_cpu_percent=_latest(series.get("cpu_percent", [])),
             db_size_bytes=_int(_latest(series.get("storage", []))),
-            _used=cpu,
         )
     pools = _batch(_pool_groups(fleet), POOL, POOL_METRICS, (now - RECENT, now), FIVE_MINUTES)
     result.extra["pools"] = pools.series
     result.extra["pools_failed"] = pools.failed
+    # Each database's part of its pool's use, as the pool reports it (Azure Monitor splits a
+    # pool's database_* metrics by the DatabaseResourceId dimension): {pool: {database: points}}.
+    split = _batch(
+        _pool_groups(fleet), POOL, {"database_cpu_percent": "Average"},
+        (now - LATEST, now), FIVE_MINUTES, split="DatabaseResourceId",
+    )  # fmt: skip
+    result.extra["pool_split"] = split.series
+    result.extra["pool_split_failed"] = split.failed
     return result
 
 

@@ -119,15 +119,23 @@ def apply_pools(
     return pools
 
 
+def _last(points: list[tuple[datetime, float]]) -> float | None:
+    return points[-1][1] if points else None
+
+
 def _shares(
     pool: PoolSnapshot,
     tenants: list[Tenant],
     healths: dict[int, TenantHealth],
     metrics: SourceResult,
 ) -> None:
-    """Each database's share of what the pool's databases use now (eDTU or vCores), noisy
-    neighbours first. Shares of the members' sum, so they add up to 100 %."""
-    used = {t.pk: metrics.updates.get(t.pk, {}).get("_used") for t in tenants}
+    """Each database's share of what the pool's databases use now, noisy neighbours first, from
+    the pool's own per-database split (`database_cpu_percent` by DatabaseResourceId: a pooled
+    database's percentage is of the per-database limit, the same for every member, so the
+    values compare). Shares of the members' sum, so they add up to 100 %; a pool whose split
+    could not be read has no shares."""
+    split = metrics.extra["pool_split"].get(pool.pool_id, {})
+    used = {t.pk: _last(split.get(t.database_id.lower(), [])) for t in tenants}
     total = sum(u for u in used.values() if u)
     shares = []
     for tenant in tenants:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from azure.core.rest import HttpRequest
 
@@ -60,9 +61,13 @@ def _query(
     metrics: Mapping[str, str],
     timespan: tuple[datetime, datetime],
     grain: timedelta,
+    split: str | None = None,
 ) -> dict[str, dict[str, Series]]:
     """One `metrics:getBatch` request, its answer read as JSON (raw_json.py): fifty resources'
-    series as SDK models cost more CPU than everything else in a hot refresh."""
+    series as SDK models cost more CPU than everything else in a hot refresh.
+
+    Series by resource, then by metric name; with `split` (a dimension, asked for as
+    `{split} eq '*'`), by the dimension's value (lower case) instead: one series per value."""
     client = azure_clients().metrics()
     subscription = ids[0].strip("/").split("/")[1]
     start, end = timespan
@@ -77,6 +82,7 @@ def _query(
             "endtime": _iso(end),
             "interval": _duration(grain),
             "aggregation": ",".join(sorted(set(metrics.values()))),
+            **({"filter": f"{split} eq '*'"} if split else {}),
         },
         json={"resourceids": list(ids)},
     )
@@ -89,15 +95,28 @@ def _query(
             resource_id = _resource_of(str(metric.get("id", "")))
             name = str((metric.get("name") or {}).get("value", ""))
             field = metrics.get(name, "Average").lower()
-            points: Series = []
+            series = found.setdefault(resource_id, {})
             for element in metric.get("timeseries") or []:
-                for point in element.get("data") or []:
-                    value = point.get(field)
-                    moment = parse_time(point.get("timeStamp"))
-                    if value is not None and moment is not None:
-                        points.append((moment, float(value)))
-            found.setdefault(resource_id, {})[name] = points
+                key = _dimension_value(element, split) if split else name
+                series.setdefault(key, []).extend(_points(element, field))
     return found
+
+
+def _dimension_value(element: dict[str, Any], dimension: str) -> str:
+    for pair in element.get("metadatavalues") or []:
+        if str((pair.get("name") or {}).get("value", "")).lower() == dimension.lower():
+            return str(pair.get("value", "")).lower()
+    return ""
+
+
+def _points(element: dict[str, Any], field: str) -> Series:
+    points: Series = []
+    for point in element.get("data") or []:
+        value = point.get(field)
+        moment = parse_time(point.get("timeStamp"))
+        if value is not None and moment is not None:
+            points.append((moment, float(value)))
+    return points
 
 
 def metrics_batch(
@@ -107,9 +126,11 @@ def metrics_batch(
     metrics: Mapping[str, str],
     timespan: tuple[datetime, datetime],
     grain: timedelta,
+    split: str | None = None,
 ) -> BatchResult:
     """`metrics` (name → aggregation: Average, Total, Maximum) for every resource (one namespace; the caller groups by subscription and
-    region, as the batch API requires), fifty per call, `CONCURRENCY` calls at a time."""
+    region, as the batch API requires), fifty per call, `CONCURRENCY` calls at a time. With
+    `split`, each resource's series are by that dimension's value (see `_query`)."""
     unique = list(dict.fromkeys(resource_ids))
     chunks = [unique[i : i + BATCH_SIZE] for i in range(0, len(unique), BATCH_SIZE)]
     result = BatchResult(series={}, failed={})
@@ -118,7 +139,7 @@ def metrics_batch(
 
     def run(chunk: list[str]) -> tuple[list[str], dict[str, dict[str, Series]] | AzureError]:
         try:
-            return chunk, _query(chunk, namespace, metrics, timespan, grain)
+            return chunk, _query(chunk, namespace, metrics, timespan, grain, split)
         except AzureError as exc:
             return chunk, exc
 

@@ -159,6 +159,11 @@ def test_the_hot_pool_is_degraded_for_its_tenants_and_names_its_noisy_neighbour(
     assert pool.cpu_percent is not None and pool.cpu_percent > 90
     assert pool.cpu_hot_since is not None
     assert pool.database_shares[0]["tenant"] == hot["noisy_tenant"]
+    # Shares come from the pool's per-database split (DatabaseResourceId) and add up to 100 %.
+    shares = [s["cpu_percent"] for s in pool.database_shares]
+    assert all(s is not None for s in shares) and abs(sum(shares) - 100) < 1
+    noisy = TenantHealth.objects.get(tenant__slug=hot["noisy_tenant"])
+    assert noisy.pool_share_percent == shares[0]
     member = TenantHealth.objects.filter(pool_name=pool.name).first()
     assert member is not None
     assert any(r.startswith(f"Pool {pool.name} CPU has been above 90 %") for r in member.reasons)
