@@ -41,7 +41,9 @@ def test_before_the_slow_sources_ran_the_page_says_not_read_yet_and_the_catch_up
     runs = slow_sources_catch_up()
 
     assert {run.kind for run in runs} == {RefreshRun.Kind.BACKUPS, RefreshRun.Kind.POSTURE}
-    assert all(run.tenants == len(fleet) and not run.errors for run in runs)
+    assert all(run.tenants == len(fleet) and not run.errors for run in runs), [
+        r.errors for r in runs
+    ]
     body = client.get(f"/fleet/{slug}/").content.decode()
     assert _cell(body, "app-configuration") == "yes · 1.2 · yes"
     assert "connected" in _cell(body, "app-insights")
