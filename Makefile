@@ -7,6 +7,10 @@ RUN := $(UV) run --frozen
 
 DEMO_REDIS_PORT ?= 6390
 DEMO_FLEET_SIZE ?= 25
+DEMO_OTLP_PORT ?= 4318
+# The demo's processes export telemetry to the Procfile's `otel` receiver unless told otherwise
+# (PORTAL_TELEMETRY=auto picks OTLP when this is set; docs/telemetry.md).
+OTEL_EXPORTER_OTLP_ENDPOINT ?= http://127.0.0.1:$(DEMO_OTLP_PORT)
 
 .PHONY: bootstrap bootstrap-browser demo demo-init test lint typecheck pytest bench collectstatic clean
 
@@ -20,11 +24,14 @@ bootstrap-browser:
 demo: export PORTAL_ENVIRONMENT := demo
 demo: export DEMO_REDIS_PORT := $(DEMO_REDIS_PORT)
 demo: export CELERY_BROKER_URL := redis://127.0.0.1:$(DEMO_REDIS_PORT)/0
+demo: export DEMO_OTLP_PORT := $(DEMO_OTLP_PORT)
+demo: export OTEL_EXPORTER_OTLP_ENDPOINT := $(OTEL_EXPORTER_OTLP_ENDPOINT)
 demo: bootstrap demo-init
 	@echo
 	@echo "  Fleetwise Ops is starting: open http://127.0.0.1:8000/"
 	@echo "  Sign in with the demo superuser: user 'demo', password 'demo' (demo only)."
 	@echo "  Azure emulator: https://127.0.0.1:8443 (CA and demo.json in var/emulator/). Ctrl-C stops everything."
+	@echo "  Telemetry: spans and log records the portal exported at http://127.0.0.1:$(DEMO_OTLP_PORT)/ (files in var/telemetry/)."
 	@echo
 	$(RUN) honcho start -f Procfile
 
@@ -57,4 +64,4 @@ collectstatic:
 	$(RUN) python manage.py collectstatic --noinput
 
 clean:
-	rm -rf var/portal.sqlite3* var/test-*.sqlite3* var/emulator var/mail var/teams
+	rm -rf var/portal.sqlite3* var/test-*.sqlite3* var/emulator var/mail var/teams var/telemetry

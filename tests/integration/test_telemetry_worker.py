@@ -5,18 +5,15 @@ the worker's log lines for the task, on its console and exported, carry the requ
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.trace import SpanKind
 
 from monitoring.models import RefreshRun
 from portal import roles
+from portal.demo_telemetry import OtlpReceiver
 from portal.management.commands.load_demo import catalogue_entry
 from tenants.services import tenant_import
 from tests.factories import UserFactory
@@ -25,66 +22,13 @@ from tests.processes import WorkerProcess, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-class Receiver(ThreadingHTTPServer):
-    """The smallest OTLP/HTTP collector: keeps the spans it is sent, accepts the rest."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.spans: list[dict[str, Any]] = []
-        self.logs: list[dict[str, str]] = []
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server interface
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.path == "/v1/traces":
-            request = ExportTraceServiceRequest.FromString(body)
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        self.server.spans.append(
-                            {
-                                "name": span.name,
-                                "trace_id": span.trace_id.hex(),
-                                "span_id": span.span_id.hex(),
-                                "parent_span_id": span.parent_span_id.hex(),
-                                "service": [
-                                    a.value.string_value
-                                    for a in resource_spans.resource.attributes
-                                    if a.key == "service.name"
-                                ],
-                            }
-                        )
-        if self.path == "/v1/logs":
-            logs = ExportLogsServiceRequest.FromString(body)
-            for resource_logs in logs.resource_logs:
-                for scope_logs in resource_logs.scope_logs:
-                    for record in scope_logs.log_records:
-                        attributes = {a.key: a.value.string_value for a in record.attributes}
-                        self.server.logs.append({"body": record.body.string_value, **attributes})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def receiver(tmp_path) -> Iterator[OtlpReceiver]:
+    """The demo's OTLP receiver (portal/demo_telemetry.py) on a free port."""
+    server = OtlpReceiver(tmp_path / "telemetry", port=0)
+    server.start()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 @pytest.fixture
@@ -120,13 +64,13 @@ def test_the_workers_task_span_continues_the_trace_of_the_request_that_enqueued_
     trace_id = f"{request.context.trace_id:032x}"
 
     def task_span() -> dict[str, Any] | None:
-        runs = [s for s in receiver.spans if s["name"] == "run/monitoring.refresh_run"]
+        runs = [s for s in receiver.spans() if s["name"] == "run/monitoring.refresh_run"]
         return runs[0] if runs else None
 
     run = wait_for(task_span, timeout=180, what="the worker's task span", worker=traced_worker)
     assert run["trace_id"] == trace_id
     assert run["parent_span_id"] == f"{publish.context.span_id:016x}"
-    assert run["service"] == ["fleetwise-ops-worker"]
+    assert run["service"] == "fleetwise-ops-worker"
     # The task read Azure: its SDK calls are spans of the same trace.
     wait_for(
         lambda: RefreshRun.objects.filter(finished_at__isnull=False).exists(),
@@ -136,7 +80,7 @@ def test_the_workers_task_span_continues_the_trace_of_the_request_that_enqueued_
     )
     sdk_calls = wait_for(
         lambda: [
-            s for s in receiver.spans if s["trace_id"] == trace_id and "Operations." in s["name"]
+            s for s in receiver.spans() if s["trace_id"] == trace_id and "Operations." in s["name"]
         ],
         what="the task's SDK spans",
         worker=traced_worker,
@@ -151,7 +95,7 @@ def test_the_workers_task_span_continues_the_trace_of_the_request_that_enqueued_
     )
     # The exported log records carry it as an attribute (a custom dimension in App Insights).
     wait_for(
-        lambda: [r for r in receiver.logs if r.get("request_id") == request_id],
+        lambda: [r for r in receiver.logs() if r["attributes"].get("request_id") == request_id],
         what="an exported log record with the request id",
         worker=traced_worker,
     )
