@@ -464,7 +464,9 @@ def check_disposable(context: StepContext) -> str:
         raise StepFailedError(
             f"{database.name} is kept until {keep_until or 'further notice'}.", code="StillKept"
         )
-    return f"{database.name} ({tags['fleetwise-role']}) expired on {keep_until}."
+    return (
+        f"{database.name} ({tags['fleetwise-role']}) was kept until {keep_until}: no longer needed."
+    )
 
 
 def delete_copy(context: StepContext) -> StepResult:
@@ -497,7 +499,12 @@ def delete_copy(context: StepContext) -> StepResult:
 def _cleanup_plan(operation: Operation) -> list[Step]:
     name = kind_of(operation.kind).parameters_from(operation.parameters).database_name
     return [
-        Step("check", f"Check {name} is an expired restore copy of this tenant", check_disposable),
+        Step(
+            "check",
+            f"Check {name} is a copy the portal made for this tenant (a restore or a DR drill) "
+            "that is no longer kept",
+            check_disposable,
+        ),
         Step("delete", f"Delete {name}", delete_copy, cancellable=False),
     ]
 
@@ -554,7 +561,7 @@ def register_kinds() -> None:
     register(
         OperationKind(
             name=CLEANUP,
-            label="Delete an expired restore copy",
+            label="Delete a copy no longer kept (restore or DR drill)",
             permission=APPROVE_OPERATION,
             # Deleting data is never one person's decision.
             needs_approval=lambda: True,
