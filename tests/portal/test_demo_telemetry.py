@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +28,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import StatusCode
 
 from portal.demo_telemetry import OtlpReceiver
+from tests.conftest import free_port
+from tests.processes import wait_for
 
+REPO = Path(__file__).resolve().parents[2]
 RESOURCE = Resource.create({"service.name": "fleetwise-ops-web"})
 
 
@@ -138,3 +144,42 @@ def test_garbage_and_unknown_paths_are_refused_and_nothing_is_written(receiver):
     assert _get(receiver.endpoint + "/v1/nothing")[0] == 404
     assert receiver.spans() == []
     assert _get(receiver.endpoint + "/")[1].count("Nothing yet.") == 2
+
+
+def _procfile_otel_command() -> str:
+    [line] = [
+        line for line in (REPO / "Procfile").read_text().splitlines() if line.startswith("otel:")
+    ]
+    return line.removeprefix("otel:").strip()
+
+
+def test_the_procfiles_otel_process_receives_what_an_exporter_sends_to_the_demos_endpoint(
+    tmp_path, monkeypatch
+):
+    port = free_port()
+    # The Procfile's own line, run in a scratch directory with this interpreter.
+    command = _procfile_otel_command().replace(".venv/bin/python", sys.executable)
+    env = {**os.environ, "DEMO_OTLP_PORT": str(port), "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _up(endpoint), timeout=60, what="the otel process to listen")
+        # As `make demo` sets it: the base URL, to which the exporter adds /v1/traces.
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        provider = TracerProvider(resource=RESOURCE)
+        provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+        provider.get_tracer("test").start_span("load_demo check").end()
+        provider.shutdown()
+        spans_file = tmp_path / "var" / "telemetry" / "spans.jsonl"
+        assert "load_demo check" in spans_file.read_text()
+        assert "load_demo check" in _get(endpoint + "/")[1]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _up(endpoint: str) -> bool:
+    try:
+        return _get(endpoint + "/")[0] == 200
+    except OSError:
+        return False
