@@ -63,17 +63,32 @@ def read_all(fleet: Fleet, now: datetime, readers: dict[str, Reader]) -> dict[st
         return {name: future.result() for name, future in futures.items()}
 
 
-def _healths(tenants: list[Tenant]) -> dict[int, TenantHealth]:
-    existing = TenantHealth.objects.in_bulk([t.pk for t in tenants])
+# Tens of kilobytes of JSON per tenant (24 h series, lists) that only the hourly sources write:
+# a run that does not write them does not load them (2,000 rows of series cost seconds to
+# decode; nothing in the write path reads them, and update_columns saves only what a run set).
+HEAVY_COLUMNS = frozenset(
+    {"db_series", "app_series", "ai_series", "recommendations", "ltr_backups", "ltr_policy",
+     "backup_window_parts"}
+)  # fmt: skip
+
+
+def _healths(tenants: list[Tenant], skip: set[str]) -> dict[int, TenantHealth]:
+    existing = set(
+        TenantHealth.objects.filter(tenant__in=tenants).values_list("tenant_id", flat=True)
+    )
     missing = [TenantHealth(tenant=t) for t in tenants if t.pk not in existing]
     TenantHealth.objects.bulk_create(missing, ignore_conflicts=True)
-    return TenantHealth.objects.select_related("tenant").in_bulk([t.pk for t in tenants])
+    return (
+        TenantHealth.objects.select_related("tenant")
+        .defer(*sorted(skip))
+        .in_bulk([t.pk for t in tenants])
+    )
 
 
 def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict[str, Any]:
     """Apply what was read, evaluate every tenant, save. Returns errors by source."""
     with transaction.atomic():
-        healths = _healths(fleet.tenants)
+        healths = _healths(fleet.tenants, set(HEAVY_COLUMNS - _written(results)))
         errors: dict[str, Any] = {}
         if Source.POSTURE in results:
             # "DR ready" is worked out by the DR refresh; a posture read keeps it (read here,
