@@ -63,3 +63,14 @@ def test_the_health_probe_answers_without_signing_in(client):
     response = client.get("/healthz/live")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/portal/auditevent/", "/tenants/tenant/", "/"])
+def test_every_page_loads_the_portal_stylesheet_so_the_busy_sign_stays_hidden(
+    client, admin_user, path
+):
+    # Without portal.css the busy sign ("Working…") showed as text in the header of the
+    # admin's own lists.
+    client.force_login(admin_user)
+    body = client.get(path).content.decode()
+    assert 'href="/static/portal/portal.css"' in body and 'id="busy-indicator"' in body
