@@ -205,6 +205,12 @@ def fail_over(context: StepContext) -> StepResult:
             f"{waiting} waiting for a restore slot.",
         )
     if counts.failed or counts.refused:
+        moved = counts.by_state.get(Operation.State.SUCCEEDED, 0)
+        if moved:
+            context.outcome_if_failed(
+                f"{moved} of {counts.planned} tenants now run in Australia Southeast; "
+                "the others were not failed over and are listed with their reasons."
+            )
         raise StepFailedError(
             f"{counts.summary()} Failed tenants are listed with their reasons.",
             code="TenantsFailed",
