@@ -3,6 +3,7 @@ and resume. Whether a button shows is decided by the same service functions that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -105,66 +106,73 @@ def operation_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "operations/_progress.html", context)
 
 
+def _act(
+    request: HttpRequest,
+    pk: int,
+    act: Callable[[Operation, User], Operation],
+    said: Callable[[Operation], str],
+) -> HttpResponse:
+    """A button on the operation page: act through the service and say what happened; a
+    refusal shows the page again with its reason (400), nothing changed."""
+    operation = operation_for_user(request.user, pk)
+    try:
+        operation = act(operation, _user(request))
+    except OperationRefusedError as exc:
+        operation.refresh_from_db()
+        return _detail_page(request, operation, refusal=str(exc), status=400)
+    operation_flash(request, operation, said(operation))
+    return redirect("operations:detail", pk=operation.pk)
+
+
 @require_POST
 @login_required
 @permission_required(APPROVE_OPERATION, raise_exception=True)
 def operation_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    operation = operation_for_user(request.user, pk)
-    try:
-        operation_approve(operation=operation, approver=_user(request))
-    except OperationRefusedError as exc:
-        operation.refresh_from_db()
-        return _detail_page(request, operation, refusal=str(exc), status=400)
-    operation_flash(request, operation, f"Operation #{operation.pk} approved; it is queued.")
-    return redirect("operations:detail", pk=operation.pk)
+    return _act(
+        request,
+        pk,
+        lambda operation, user: operation_approve(operation=operation, approver=user),
+        lambda operation: f"Operation #{operation.pk} approved; it is queued.",
+    )
+
+
+def _cancelled(operation: Operation) -> str:
+    if operation.is_finished:
+        return f"Operation #{operation.pk} cancelled."
+    return f"Cancellation of operation #{operation.pk} requested; it stops where it safely can."
 
 
 @require_POST
 @login_required
 @permission_required(VIEW_TENANT, raise_exception=True)
 def operation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    operation = operation_for_user(request.user, pk)
-    try:
-        operation = operation_cancel(operation=operation, by=_user(request))
-    except OperationRefusedError as exc:
-        operation.refresh_from_db()
-        return _detail_page(request, operation, refusal=str(exc), status=400)
-    if operation.is_finished:
-        operation_flash(request, operation, f"Operation #{operation.pk} cancelled.")
-    else:
-        operation_flash(
-            request,
-            operation,
-            f"Cancellation of operation #{operation.pk} requested; it stops where it safely can.",
-        )
-    return redirect("operations:detail", pk=operation.pk)
+    return _act(
+        request,
+        pk,
+        lambda operation, user: operation_cancel(operation=operation, by=user),
+        _cancelled,
+    )
 
 
 @require_POST
 @login_required
 @permission_required(VIEW_TENANT, raise_exception=True)
 def operation_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
-    operation = operation_for_user(request.user, pk)
-    try:
-        operation_pause(operation=operation, by=_user(request))
-    except OperationRefusedError as exc:
-        operation.refresh_from_db()
-        return _detail_page(request, operation, refusal=str(exc), status=400)
-    operation_flash(
-        request, operation, f"Operation #{operation.pk} paused; running children go on."
+    return _act(
+        request,
+        pk,
+        lambda operation, user: operation_pause(operation=operation, by=user),
+        lambda operation: f"Operation #{operation.pk} paused; running children go on.",
     )
-    return redirect("operations:detail", pk=operation.pk)
 
 
 @require_POST
 @login_required
 @permission_required(VIEW_TENANT, raise_exception=True)
 def operation_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
-    operation = operation_for_user(request.user, pk)
-    try:
-        operation_resume(operation=operation, by=_user(request))
-    except OperationRefusedError as exc:
-        operation.refresh_from_db()
-        return _detail_page(request, operation, refusal=str(exc), status=400)
-    operation_flash(request, operation, f"Operation #{operation.pk} resumed.")
-    return redirect("operations:detail", pk=operation.pk)
+    return _act(
+        request,
+        pk,
+        lambda operation, user: operation_resume(operation=operation, by=user),
+        lambda operation: f"Operation #{operation.pk} resumed.",
+    )
