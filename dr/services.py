@@ -41,7 +41,8 @@ def _tenants() -> list[Tenant]:
     newest geo backup is unknown, not missing, so they stay "not yet assessed" (no gap, no
     posture failure) until the backups refresh that follows start-up calls readiness again."""
     tenants = list(Tenant.objects.exclude(status=Tenant.Status.OFFBOARDED).order_by("pk"))
-    healths = TenantHealth.objects.in_bulk([t.pk for t in tenants])
+    # Only the per-source read times: the rows' 24 h series and backup lists are large.
+    healths = TenantHealth.objects.only("tenant", "sources").in_bulk([t.pk for t in tenants])
     return [
         t
         for t in tenants
@@ -97,7 +98,9 @@ def _record_posture(rows: list[DrReadiness]) -> None:
         "tenant_id", flat=True
     ):
         failing[tenant_id] += 1
-    for health in TenantHealth.objects.filter(tenant_id__in=failing):
+    for health in TenantHealth.objects.filter(tenant_id__in=failing).only(
+        "tenant", "posture_failures"
+    ):
         if health.posture_failures != failing[health.tenant_id]:
             health.posture_failures = failing[health.tenant_id]
             health.save(update_fields=["posture_failures"])
