@@ -55,10 +55,8 @@ def plan_scale_plan(
     *, tenant: Tenant, target_sku: str, target_instances: int, override_reason: str = ""
 ) -> ScalingPlan:
     limits = scaling_limits()
-    plan = scaling.plan_get(tenant.app_service_plan_id)
-    cpu = scaling.metric_peak(plan.id, "CpuPercentage") or 0.0
-    memory = scaling.metric_peak(plan.id, "MemoryPercentage")
-    sharing = Tenant.objects.filter(app_service_plan_id__iexact=plan.id).order_by("slug")
+    plan, cpu_peak, memory, sharing = _plan_read(tenant)
+    cpu = cpu_peak or 0.0
     change = rules.PlanChange(plan.sku_name, plan.capacity, target_sku, target_instances, cpu)
     before = rules.plan_monthly_cost(plan.sku_name, plan.capacity, limits)
     after = rules.plan_monthly_cost(target_sku, target_instances, limits)
@@ -102,14 +100,26 @@ class ScalingNow:
         return (self.database.elastic_pool_id or "").rstrip("/").rsplit("/", 1)[-1]
 
 
+def _plan_read(tenant: Tenant) -> tuple[scaling.PlanInfo, float | None, float | None, list[Tenant]]:
+    """The tenant's plan as Azure has it (two reads: the plan and its sites), its 24 h CPU and
+    memory peaks (one read each), and every tenant on it."""
+    plan = scaling.plan_get(tenant.app_service_plan_id)
+    sharing = list(Tenant.objects.filter(app_service_plan_id__iexact=plan.id).order_by("slug"))
+    return (
+        plan,
+        scaling.metric_peak(plan.id, "CpuPercentage"),
+        scaling.metric_peak(plan.id, "MemoryPercentage"),
+        sharing,
+    )
+
+
 def scaling_now(*, tenant: Tenant) -> ScalingNow:
     """Five ARM reads: the plan and its sites, two 24 h peaks, the database."""
-    plan = scaling.plan_get(tenant.app_service_plan_id)
-    sharing = Tenant.objects.filter(app_service_plan_id__iexact=plan.id).order_by("slug")
+    plan, cpu, memory, sharing = _plan_read(tenant)
     return ScalingNow(
         plan=plan,
-        cpu_peak=scaling.metric_peak(plan.id, "CpuPercentage"),
-        memory_peak=scaling.metric_peak(plan.id, "MemoryPercentage"),
+        cpu_peak=cpu,
+        memory_peak=memory,
         sharing=tuple(t.display_name for t in sharing),
         database=sql.database_get(active_copy(tenant).database_id),
     )
