@@ -286,7 +286,9 @@ def register_kinds() -> None:
 
 
 def drill_name(database_name: str, at: datetime) -> str:
-    return f"{database_name}-drill-{at.astimezone(UTC):%Y%m%d%H%M}"
+    # To the second: a drill's copy stays until a second admin approves its deletion, so two
+    # drills of one tenant within a minute would otherwise ask for the same name.
+    return f"{database_name}-drill-{at.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
 def _target_for(tenant: Tenant, now: datetime) -> steps.StandbyTarget:
