@@ -52,6 +52,10 @@ def test_a_declaration_without_a_reason_is_refused_and_changes_nothing(client, a
     response = client.post("/dr/failover/", {"reason": ""})
     assert response.status_code == 400
     assert not Operation.objects.exists()
+    page = response.content.decode()
+    # The summary at the top links the field, which shows the error beside it too.
+    assert "The outage was not declared" in page and 'href="#id_reason"' in page
+    assert 'id="id_reason_errors"' in page
 
 
 def test_support_cannot_declare_and_nothing_is_requested(client, support, region):
