@@ -19,7 +19,7 @@ from starlette.responses import Response
 from azure_emulator.arm import ArmRequest, Handler, Router, normalise_region, page, respond
 from azure_emulator.errors import ArmError, not_found
 from azure_emulator.faults import Faults
-from azure_emulator.providers.monitor import DB_TYPE, POOL_TYPE, outage_start
+from azure_emulator.providers.monitor_catalogue import DB_TYPE, POOL_TYPE, outage_start
 from azure_emulator.providers.site_database import missing_database
 from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.web import PLAN_TYPE, SITE_TYPE, windows_of
