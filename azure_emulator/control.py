@@ -195,7 +195,7 @@ def fail_lro(emulator: Emulator, payload: JSON, request: Request) -> Any:
 def vault(emulator: Emulator, payload: JSON, request: Request) -> Any:
     # A vault whose purge protection is off (Azure cannot turn it off once on; tests need
     # the vault TDE refuses).
-    from azure_emulator.providers import keyvault
+    from azure_emulator.providers import keyvault_store as keyvault
 
     keyvault.set_purge_protection(emulator.store, bool(payload["purge_protection"]))
     return {"purge_protection": keyvault.purge_protection(emulator.store)}

@@ -14,12 +14,10 @@ from starlette.responses import JSONResponse, Response
 
 from azure_emulator.arm import ArmRequest
 from azure_emulator.errors import ArmError
-from azure_emulator.providers.keyvault import (
+from azure_emulator.providers.keyvault import _paged, _route, _row
+from azure_emulator.providers.keyvault_store import (
     NAME,
     _now,
-    _paged,
-    _route,
-    _row,
     _writable,
     bad_parameter,
     bundle,
