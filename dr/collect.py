@@ -52,9 +52,10 @@ def _paired(server_id: str) -> PairedServer:
     return PairedServer(pools=rooms, key_names={k.name.lower() for k in keys})
 
 
-def _primary_keys(server_id: str) -> dict[str, str] | str:
-    """Database name (lower) → the Key Vault key version protecting it ("" = service-managed),
-    or the error text."""
+def _primary_keys(server_id: str) -> dict[str, tuple[str, azure_sql.DatabaseInfo]] | str:
+    """Database name (lower) → (the Key Vault key version protecting it, "" = service-managed;
+    the database, whose own protector and identities a failover must pass on), or the error
+    text."""
     try:
         databases = azure_sql.databases_list(server_id)
         protector = None
@@ -63,7 +64,7 @@ def _primary_keys(server_id: str) -> dict[str, str] | str:
     except AzureError as exc:
         return f"primary server {name_of(server_id)}: {exc}"
     server_kid = protector.uri or "" if protector else ""
-    return {db.name.lower(): db.encryption_protector or server_kid for db in databases}
+    return {db.name.lower(): (db.encryption_protector or server_kid, db) for db in databases}
 
 
 def _key(kid: str | None, paired: PairedServer) -> tuple[str | None, str]:
@@ -122,11 +123,12 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
         pair = paired.get(tenant.geo_sql_server_id.lower(), PairedServer())
         keys = primary[tenant.sql_server_id.lower()]
         errors = [e for e in (pair.error, site_errors.get(tenant.subscription_id.lower(), "")) if e]
+        database = None
         if isinstance(keys, str):
             errors.append(keys)
             kid = None
         else:
-            kid = keys.get(tenant.database_name.lower())
+            kid, database = keys.get(tenant.database_name.lower(), (None, None))
             if kid is None:
                 errors.append(
                     f"database {tenant.database_name} is not on {name_of(tenant.sql_server_id)}"
@@ -153,6 +155,10 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
                     key_gap=key_gap,
                     key_note=key_note,
                     read_errors=tuple(errors),
+                    key_uri=(database.encryption_protector or "") if database else "",
+                    key_identity_ids=database.identity_ids
+                    if database and database.encryption_protector
+                    else (),
                 ),
             )
         )

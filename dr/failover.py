@@ -61,6 +61,10 @@ class TenantFailoverParameters:
     standby_site_id: str
     # Why a target is missing, from the DR readiness check (shown when the child fails).
     gaps: list[str] = field(default_factory=list)
+    # The database's own TDE protector and identities as readiness last read them (the primary
+    # cannot be read during the outage); None when it uses its server's key.
+    encryption_protector: str | None = None
+    identity_ids: list[str] = field(default_factory=list)
 
     @property
     def target_server_id(self) -> str:
@@ -88,6 +92,8 @@ def tenant_failover_parameters(tenant: Tenant) -> TenantFailoverParameters:
         target_pool_id=readiness.paired_pool_id if readiness else "",
         standby_site_id=readiness.standby_site_id if readiness else "",
         gaps=list(readiness.gaps) if readiness else ["DR readiness was never assessed."],
+        encryption_protector=(readiness.key_uri or None) if readiness else None,
+        identity_ids=list(readiness.key_identity_ids) if readiness else [],
     )
 
 

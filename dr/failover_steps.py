@@ -62,8 +62,10 @@ def _target(context: StepContext) -> steps.StandbyTarget:
         location=p.target_region,
         elastic_pool_id=p.target_pool_id,
         standby_site_id=p.standby_site_id,
-        # The primary region is down: its live database (and so a database-level key's
-        # identity) cannot be read; the copy comes up under the paired server's key.
+        # The primary region is down, so a database-level key is the one readiness recorded:
+        # Key Vault still answers from the paired region, and the copy keeps the tenant's key.
+        identity_ids=p.identity_ids,
+        encryption_protector=p.encryption_protector,
     )
 
 

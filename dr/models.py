@@ -31,6 +31,17 @@ class DrReadiness(models.Model):
     standby_site_id = models.CharField(max_length=400, blank=True)
     standby_state = models.CharField(max_length=20, blank=True)
     key_note = models.CharField(max_length=300, blank=True)
+    key_uri = models.CharField(
+        max_length=400,
+        blank=True,
+        help_text="The database's own TDE protector (a Key Vault key version); blank when it "
+        "uses its server's key. A failover passes it on: the primary cannot be read then.",
+    )
+    key_identity_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The user-assigned identities the database reaches its own key with.",
+    )
     checked_at = models.DateTimeField(
         help_text="When this reading was made (the last good one while Azure cannot be read)."
     )

@@ -44,6 +44,10 @@ class ReadinessFacts:
     key_gap: str | None
     key_note: str
     read_errors: tuple[str, ...] = ()
+    # The database's own (database-level) protector and the identities that reach it; empty
+    # when the database uses its server's key.
+    key_uri: str = ""
+    key_identity_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ def _row(
         standby_site_id=facts.standby_site_id,
         standby_state=facts.standby_state,
         key_note=facts.key_note,
+        key_uri=facts.key_uri,
+        key_identity_ids=list(facts.key_identity_ids),
         checked_at=now,
         unavailable_since=failed.since if failed else None,
         unavailable_reason=failed.reason if failed else "",

@@ -246,7 +246,7 @@ def standby_target(
 ) -> StandbyTarget:
     """The target for a tenant from its readiness row (planned pool, standby site) and, when the
     primary region answers, its live database (the key a database-level CMK copy must keep).
-    During an outage `live` is None and the copy is restored under the paired server's key."""
+    During an outage `live` is None and the key readiness recorded is used instead."""
     return StandbyTarget(
         primary_server_id=tenant.sql_server_id,
         database_name=name_of(tenant.database_id),
@@ -255,6 +255,6 @@ def standby_target(
         location=azure_dr.PAIRED_REGION,
         elastic_pool_id=readiness.paired_pool_id,
         standby_site_id=readiness.standby_site_id,
-        identity_ids=list(live.identity_ids) if live else [],
-        encryption_protector=live.encryption_protector if live else None,
+        identity_ids=list(live.identity_ids) if live else list(readiness.key_identity_ids),
+        encryption_protector=live.encryption_protector if live else readiness.key_uri or None,
     )

@@ -72,6 +72,7 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     assert "no standby site" in reasons[unready]
     assert "recoverableDatabases" in reasons[local_backups]
 
+    keys_kept = 0
     for child in children:
         tenant = child.tenant
         tenant.refresh_from_db()
@@ -85,9 +86,19 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
         assert database["properties"]["status"] == "Online"
         assert database["tags"]["fleetwise-role"] == "failover"
         assert database["_meta"]["lineage"]["create_mode"] == "Recovery"
+        # A tenant with its own key keeps it: readiness recorded it while the primary answered.
+        own_key = tenant.dr_readiness.key_uri
+        assert database["properties"].get("encryptionProtector") == (own_key or None)
+        if own_key:
+            assert list(database["identity"]["userAssignedIdentities"]) == (
+                tenant.dr_readiness.key_identity_ids
+            )
+            keys_kept += 1
         site = emulator_resource(down, active.site_id)
         assert site["properties"]["state"] == "Running"
         assert AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).exists()
+
+    assert keys_kept, "at least one tenant with its own key was failed over"
 
     # One geo-restore per tenant that was failed over, none for the others.
     begun = geo_restores_begun(down) - before

@@ -52,6 +52,25 @@ def test_a_compliant_tenant_is_ready_with_its_pool_standby_and_key(azure_emulato
     assert check.passed and check.actual == "ready"
 
 
+def test_a_database_level_key_is_recorded_with_its_identities_and_a_server_key_is_not(
+    azure_emulator, assessed
+):
+    rows = {r.tenant.slug: r for r in DrReadiness.objects.select_related("tenant")}
+    resources = azure_emulator.control("GET", "state")["resources"]
+    own = 0
+    for tenant in azure_emulator.tenants:
+        database = resources[tenant["database_id"].lower()]
+        protector = database["properties"].get("encryptionProtector") or ""
+        row = rows[tenant["slug"]]
+        assert row.key_uri == protector
+        if protector:
+            own += 1
+            assert row.key_identity_ids == list(database["identity"]["userAssignedIdentities"])
+        else:
+            assert row.key_identity_ids == []
+    assert own, "the seeded fleet has tenants with their own key"
+
+
 def test_the_tenant_without_a_standby_site_has_exactly_that_gap(azure_emulator, assessed):
     tenant = seeded(azure_emulator, "no_standby_site")
     row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
