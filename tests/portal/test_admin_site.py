@@ -74,3 +74,11 @@ def test_every_page_loads_the_portal_stylesheet_so_the_busy_sign_stays_hidden(
     client.force_login(admin_user)
     body = client.get(path).content.decode()
     assert 'href="/static/portal/portal.css"' in body and 'id="busy-indicator"' in body
+
+
+def test_the_admin_model_sidebar_shows_only_beside_the_admins_model_pages(client, admin_user):
+    TenantFactory(slug="acme")
+    client.force_login(admin_user)
+    for url in ("/dr/", "/operations/", "/fleet/acme/", "/pools/"):
+        assert 'id="nav-sidebar"' not in client.get(url).content.decode(), url
+    assert 'id="nav-sidebar"' in client.get("/tenants/tenant/").content.decode()
