@@ -10,8 +10,9 @@ Error codes come from the Databases_CreateOrUpdate error list of the REST spec w
 ``TargetElasticPoolDoesNotExist``, ``SubscriptionTooManyCreateUpdateRequests``, ...).
 
 The package is split by resource: ``servers``, ``databases``, ``restores``, ``backups`` (restore
-points, retention, LTR), ``pools``, ``keys`` (server keys and protectors) and ``auditing``, all
-registering on the one ``router`` of ``common``; importing the package registers every route.
+points, retention, LTR), ``pools``, ``keys`` (server keys and protectors), ``replication``
+(geo-secondaries, replication links, failover) and ``auditing``, all registering on the one
+``router`` of ``common``; importing the package registers every route.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from azure_emulator.providers.sql import (  # noqa: F401 - imported to register 
     keys,
     pool_lifecycle,
     pools,
+    replication,
     restores,
     servers,
 )

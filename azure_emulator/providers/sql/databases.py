@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -41,6 +42,12 @@ from azure_emulator.providers.sql.geo_keys import check_secondaries_hold, keys_a
 from azure_emulator.providers.sql.key_access import refresh_key_access
 from azure_emulator.providers.sql.keys import check_key_usable
 from azure_emulator.providers.sql.pools import check_pool_room
+from azure_emulator.providers.sql.replication import (
+    forget_partner,
+    mark_secondary,
+    partner_of,
+    secondary_source,
+)
 from azure_emulator.providers.sql.restores import restore_queue_delay, restore_source
 from azure_emulator.state import JSON, isoformat
 
@@ -99,19 +106,20 @@ def database_put(req: ArmRequest) -> Response:
     if existing is not None and mode == "Default":
         return _database_change(req, existing, body)
     _check_new_database(req, server, body, existing, mode)
-    source, point_in_time, lineage = (
-        restore_source(req, server, mode, props) if mode != "Default" else (None, None, {})
-    )
+    source, point_in_time, lineage = _create_source(req, server, mode, props)
+    restore = mode in RESTORE_MODES
     pool = resolve_pool(req, server, props["elasticPoolId"]) if props.get("elasticPoolId") else None
     sku = _new_database_sku(body, pool, source or {})
-    queued = restore_queue_delay(req, pool) if mode != "Default" else 0.0
+    queued = restore_queue_delay(req, pool) if restore else 0.0
     db = _new_database(req, server, body, pool, sku, source or {}, lineage)
     _take_keys(req, db, body)
+    if mode == "Secondary" and source is not None:
+        mark_secondary(req.store, source, db)
     req.store.put(db)
     for child in ("backupShortTermRetentionPolicies", "backupLongTermRetentionPolicies"):
         template_child = req.store.get(f"{source['id']}/{child}/default") if source else None
         default_policy(req.store, db_id, child, template_child)
-    labels: JSON = {"restore": mode != "Default"}
+    labels: JSON = {"restore": restore}
     if pool is not None:
         labels["pool"] = pool["id"]
     response = start_write(
@@ -133,6 +141,18 @@ def database_put(req: ArmRequest) -> Response:
     return response
 
 
+def _create_source(
+    req: ArmRequest, server: JSON, mode: str, props: JSON
+) -> tuple[JSON | None, datetime | None, JSON]:
+    """What a create starts from: nothing, a restore's source (with its point in time and
+    lineage), or the primary a geo-secondary replicates (seeded from its current data)."""
+    if mode == "Default":
+        return None, None, {}
+    if mode == "Secondary":
+        return secondary_source(req, server, props), None, {}
+    return restore_source(req, server, mode, props)
+
+
 def _check_new_database(
     req: ArmRequest, server: JSON, body: JSON, existing: JSON | None, mode: str
 ) -> None:
@@ -146,7 +166,7 @@ def _check_new_database(
             f"destination server '{server['name']}'.",
         )
     require_server_location(body, server)
-    if mode not in ("Default", *RESTORE_MODES):
+    if mode not in ("Default", "Secondary", *RESTORE_MODES):
         raise bad_request(
             "InvalidDatabaseCreateOrUpdateRequest",
             f"The create mode '{mode}' is not supported by this emulator.",
@@ -216,9 +236,9 @@ def _new_database_properties(
         "maxSizeBytes": props.get("maxSizeBytes")
         or template_props.get("maxSizeBytes")
         or 34359738368,
-        "status": "Creating"
-        if (props.get("createMode") or "Default") == "Default"
-        else "Restoring",
+        "status": "Restoring"
+        if (props.get("createMode") or "Default") in RESTORE_MODES
+        else "Creating",
         "databaseId": str(uuid.uuid4()),
         "creationDate": isoformat(req.store.now()),
         "currentServiceObjectiveName": slo,
@@ -427,9 +447,8 @@ def database_delete(req: ArmRequest) -> Response:
             )
             return Response(status_code=204)
     busy(req, db["id"])
-    if db.get("_meta", {}).get("geo_secondary_id") and req.store.get(
-        db["_meta"]["geo_secondary_id"]
-    ):
+    linked = partner_of(req.store, db)
+    if linked is not None and linked[1] == "Primary":
         raise bad_request(
             "DatabaseIsGeoPrimary",
             f"Database '{db['name']}' has a geo-replication secondary; remove the replication link first.",
@@ -450,6 +469,7 @@ def _database_deleted(emulator: Emulator, op: JSON, succeeded: bool) -> JSON | N
         store.delete(child["id"])
     # LTR backups of a dropped database stay listable (databaseState=Deleted): keep its policy.
     store.delete(db["id"])
+    forget_partner(store, db)
     row = record_dropped(store, db, store.now())
     ltr = (
         db["_meta"]
