@@ -733,8 +733,8 @@ def geo_replication_partners(
     database of that name which reports itself a secondary (`secondaryType`). Candidates are
     `partner_server_ids` (e.g. the catalogue's paired-region server), else every other SQL
     server of the subscription (one list call, then one GET per server). Replication links
-    (`replication_links.list_by_database`) would name partners directly, including ones in other
-    subscriptions, but the emulator does not serve them.
+    (`replication.replication_links`) name partners directly, including ones in other
+    subscriptions.
     """
     primary = parse(database_id, expect=DATABASE)
     if partner_server_ids is None:
