@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from operations.models import Operation
+from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,22 @@ def _enqueue_quietly(run_id: int) -> None:
 
 def refresh_after_operation(sender: Any, operation: Operation, **kwargs: Any) -> None:
     """A finished operation on one tenant (not a child of a fleet operation: those would file
-    thousands of runs, and the scheduled refresh covers them) re-reads that tenant's sources."""
-    tenant = operation.tenant
-    if tenant is None or operation.parent_id is not None:
+    thousands of runs, and the scheduled refresh covers them) re-reads that tenant's sources.
+    A finished pool operation (a pool scale) re-reads one of the pool's tenants: that reads the
+    pool's server, so the pool's page shows its new size at once too."""
+    if operation.parent_id is not None:
+        return
+    tenant = operation.tenant or _a_tenant_of_pool(operation)
+    if tenant is None:
         return
     from monitoring.services import tenant_refresh_after_change
 
     tenant_refresh_after_change(tenant=tenant, enqueue=_enqueue_quietly)
+
+
+def _a_tenant_of_pool(operation: Operation) -> Tenant | None:
+    if operation.subject_type != Operation.Subject.ELASTIC_POOL:
+        return None
+    return (
+        Tenant.objects.filter(elastic_pool_id__iexact=operation.subject_id).order_by("slug").first()
+    )

@@ -70,6 +70,18 @@ def test_children_of_a_fleet_operation_and_operations_without_a_tenant_file_noth
     assert not RefreshRun.objects.exists()
 
 
+def test_a_finished_pool_scale_refreshes_one_tenant_of_that_pool(monkeypatch):
+    monkeypatch.setattr("monitoring.tasks.enqueue_refresh_run", lambda pk: None)
+    pool_id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/sql-1/elasticPools/pool-1"
+    in_pool = [TenantFactory(slug=s, elastic_pool_id=pool_id) for s in ("b-tenant", "a-tenant")]
+    elsewhere = TenantFactory(slug="c-tenant", elastic_pool_id=pool_id + "-other")
+
+    _finish(_operation(subject_type=Operation.Subject.ELASTIC_POOL, subject_id=pool_id.upper()))
+
+    assert [r.tenant for r in RefreshRun.objects.all()] == [in_pool[1]]
+    assert not _runs(elsewhere)
+
+
 def test_a_broker_outage_is_logged_and_the_operation_still_finishes(
     django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
