@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from backups.superseded import SUPERSEDED_ROLES, newer_copy_refusal
 from operations.engine import StepContext, StepFailedError
 from operations.kinds import Limit, OperationKind, Step, StepResult, Wait, kind_of, register
 from operations.models import Operation
@@ -27,7 +28,9 @@ IN_PLACE = "restore_in_place"
 CLEANUP = "restore_cleanup"
 RESTORE_KINDS = (PARALLEL, IN_PLACE)
 # Databases the portal made and may later delete: tag fleetwise-role.
-DISPOSABLE_ROLES = ("restore-copy", "pre-restore", "dr-drill")
+# Kept-until copies (restore copies, pre-restore databases, drills) are deleted once their date
+# has passed; superseded ones (backups/superseded.py) once the tenant's newer copy is healthy.
+DISPOSABLE_ROLES = ("restore-copy", "pre-restore", "dr-drill", *SUPERSEDED_ROLES)
 
 
 def look_again_seconds() -> float:
@@ -459,6 +462,12 @@ def check_disposable(context: StepContext) -> str:
         raise StepFailedError(
             "That is the tenant's live database; it was left alone.", code="LiveDatabase"
         )
+    if tags["fleetwise-role"] in SUPERSEDED_ROLES:
+        _refuse_unless_newer_copy_healthy(context, database)
+        return (
+            f"{database.name} ({tags['fleetwise-role']}) was superseded; the copy the tenant "
+            "runs on now is Online and primary."
+        )
     keep_until = tags.get("fleetwise-keep-until", "")
     if not keep_until or datetime.fromisoformat(keep_until) > context.operation.created_at:
         raise StepFailedError(
@@ -469,6 +478,12 @@ def check_disposable(context: StepContext) -> str:
     )
 
 
+def _refuse_unless_newer_copy_healthy(context: StepContext, database: sql.DatabaseInfo) -> None:
+    refusal = newer_copy_refusal(tenant=context.tenant, database=database)
+    if refusal:
+        raise StepFailedError(refusal, code="NewerCopyNotHealthy")
+
+
 def delete_copy(context: StepContext) -> StepResult:
     """Begin the delete once (its token kept), then look once per visit until it is done."""
     p = _cp(context)
@@ -477,6 +492,9 @@ def delete_copy(context: StepContext) -> StepResult:
         database = sql.database_find(p.server_id, p.database_name)
         if database is None:
             return "Deleted."
+        if database.tags.get("fleetwise-role") in SUPERSEDED_ROLES:
+            # Asked again right before the delete begins: a retry may come long after the check.
+            _refuse_unless_newer_copy_healthy(context, database)
         context.save(delete_token=sql.database_delete_begin(database.id))
         token = context.get("delete_token")
     try:
