@@ -17,6 +17,10 @@ class DrConfig(AppConfig):
 
         register_failover()
 
+        from dr.repatriation import register_kinds as register_repatriation
+
+        register_repatriation()
+
         from dr.receivers import readiness_after_backups
         from monitoring.signals import backups_refreshed
 

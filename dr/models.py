@@ -111,3 +111,54 @@ class DrDrill(models.Model):
     @property
     def standby_site_name(self) -> str:
         return self.standby_site_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+class DrRepatriation(models.Model):
+    """A tenant brought home after a failover, with the switch's downtime (standby stopped →
+    home app and database healthy). Written by the repatriation's record step."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="dr_repatriations")
+    operation = models.OneToOneField(
+        "operations.Operation", on_delete=models.CASCADE, related_name="dr_repatriation"
+    )
+    home_database_id = models.CharField(max_length=400, help_text="Where the tenant runs now.")
+    away_database_id = models.CharField(
+        max_length=400, help_text="The Australia Southeast copy it ran on while away."
+    )
+    set_aside_name = models.CharField(
+        max_length=128, blank=True, help_text="The stale home database, renamed and kept."
+    )
+    switch_started_at = models.DateTimeField(help_text="The standby app was stopped (downtime).")
+    healthy_at = models.DateTimeField(help_text="Home app and database first reported healthy.")
+    downtime_seconds = models.FloatField(help_text="Healthy at home minus switch start.")
+    away_cleanup_operation = models.ForeignKey(
+        "operations.Operation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The approval-gated deletion of the Australia Southeast copy.",
+    )
+    aside_cleanup_operation = models.ForeignKey(
+        "operations.Operation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The approval-gated deletion of the stale home database set aside.",
+    )
+
+    class Meta:
+        ordering = ["-healthy_at"]
+        indexes = [models.Index(fields=["tenant", "-healthy_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: home after {self.downtime_seconds:.0f} s down"
+
+    @property
+    def home_database_name(self) -> str:
+        return self.home_database_id.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def away_database_name(self) -> str:
+        return self.away_database_id.rstrip("/").rsplit("/", 1)[-1]

@@ -148,12 +148,15 @@ def geo_backup_at(context: StepContext) -> datetime | None:
 # -- the standby app -----------------------------------------------------------------------------
 
 
-def configure_app(context: StepContext, target: StandbyTarget) -> str:
+def configure_app(
+    context: StepContext, target: StandbyTarget, *, before_key: str = STANDBY_BEFORE
+) -> str:
     """Point the standby's connection string at the restored database, first recording what
-    it had (once: a re-run must not record its own earlier change as "before")."""
+    it had under `before_key` (once: a re-run must not record its own earlier change as
+    "before"). Repatriation points the tenant's home app the same way, under its own key."""
     site_id = target.standby_site_id
     strings = sites.connection_strings_get(site_id)
-    if context.get(STANDBY_BEFORE) is None:
+    if context.get(before_key) is None:
         previous = strings.get(CONNECTION_NAME)
         if previous is not None and _SECRET.search(previous.value):
             raise StepFailedError(
@@ -165,7 +168,7 @@ def configure_app(context: StepContext, target: StandbyTarget) -> str:
             "state": web.site_get(site_id).state,
             "connection": {"value": previous.value, "type": previous.type} if previous else None,
         }
-        context.save(**{STANDBY_BEFORE: before})
+        context.save(**{before_key: before})
     strings[CONNECTION_NAME] = sites.ConnectionString(
         value=connection_value(target), type="SQLAzure"
     )
