@@ -180,7 +180,9 @@ def unfinished_repatriation(tenant: Tenant) -> Operation | None:
     """The tenant's last repatriation if it failed after its planned failover (the tenant is
     home, its app maybe not): requesting again continues it."""
     last = (
-        Operation.objects.filter(tenant=tenant, kind=REPATRIATE, state__in=Operation.FINISHED_STATES)
+        Operation.objects.filter(
+            tenant=tenant, kind=REPATRIATE, state__in=Operation.FINISHED_STATES
+        )
         .order_by("-id")
         .first()
     )

@@ -291,7 +291,8 @@ def _failover_settled(context: StepContext, p: RepatriationParameters) -> Wait |
     token = context.get(FAILOVER_TOKEN)
     if token is None and context.get(FAILOVER_BEGUN):
         # Begun by a run that died before recording its token: the link's roles tell.
-        if (timezone.now() - context.step.started_at).total_seconds() > FAILOVER_SECONDS:
+        started = context.step.started_at or timezone.now()
+        if (timezone.now() - started).total_seconds() > FAILOVER_SECONDS:
             raise StepFailedError("The planned failover did not finish.", code="FailoverLost")
         return Wait(SWITCH_LOOK_SECONDS, "Waiting for the planned failover…")
     if token is None:
@@ -493,19 +494,28 @@ def repatriation_plan(operation: Operation) -> list[Step]:
     db, server = p.database_name, name_of(p.home_server_id)
     return [
         Step("check", "Check the Southeast copy is Online and the home region answers", check),
-        Step("stop_home", f"Stop the home app {home} (it points at the stale database)",
-             stop_home_app),  # fmt: skip
+        Step(
+            "stop_home",
+            f"Stop the home app {home} (it points at the stale database)",
+            stop_home_app,
+        ),
         Step("set_aside", f"Set the stale {db} aside as {p.aside_name}", set_aside),
         Step("secondary", f"Create {db} on {server} as a geo-secondary", begin_secondary),
         Step("catch_up", f"Wait until {db} at home has caught up", catch_up),
-        Step("switch", f"Switch: stop {away}, planned failover to {server}", switch,
-             cancellable=False),  # fmt: skip
+        Step(
+            "switch",
+            f"Switch: stop {away}, planned failover to {server}",
+            switch,
+            cancellable=False,
+        ),
         Step("point_home", f"Point {home} at {db}", point_home_app, cancellable=False),
         Step("start_home", f"Start {home}", start_home_app, cancellable=False),
-        Step("verify", f"Check {home} answers and {db} is online", verify_home,
-             cancellable=False),  # fmt: skip
+        Step("verify", f"Check {home} answers and {db} is online", verify_home, cancellable=False),
         Step("record", "Record the tenant home and the downtime", record),
         Step("standby_back", f"Stop {away} with its pre-failover settings", standby_back),
-        Step("deletions", "Request the deletion of the Southeast copy and the stale database",
-             request_deletions),  # fmt: skip
+        Step(
+            "deletions",
+            "Request the deletion of the Southeast copy and the stale database",
+            request_deletions,
+        ),
     ]

@@ -5,32 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dr', '0004_drills'),
-        ('operations', '0002_subjects_locks_slots_and_waits'),
-        ('tenants', '0003_active_copy'),
+        ("dr", "0004_drills"),
+        ("operations", "0002_subjects_locks_slots_and_waits"),
+        ("tenants", "0003_active_copy"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DrRepatriation',
+            name="DrRepatriation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('home_database_id', models.CharField(help_text='Where the tenant runs now.', max_length=400)),
-                ('away_database_id', models.CharField(help_text='The Australia Southeast copy it ran on while away.', max_length=400)),
-                ('set_aside_name', models.CharField(blank=True, help_text='The stale home database, renamed and kept.', max_length=128)),
-                ('switch_started_at', models.DateTimeField(help_text='The standby app was stopped (downtime).')),
-                ('healthy_at', models.DateTimeField(help_text='Home app and database first reported healthy.')),
-                ('downtime_seconds', models.FloatField(help_text='Healthy at home minus switch start.')),
-                ('aside_cleanup_operation', models.ForeignKey(blank=True, help_text='The approval-gated deletion of the stale home database set aside.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='operations.operation')),
-                ('away_cleanup_operation', models.ForeignKey(blank=True, help_text='The approval-gated deletion of the Australia Southeast copy.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='operations.operation')),
-                ('operation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='dr_repatriation', to='operations.operation')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dr_repatriations', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "home_database_id",
+                    models.CharField(help_text="Where the tenant runs now.", max_length=400),
+                ),
+                (
+                    "away_database_id",
+                    models.CharField(
+                        help_text="The Australia Southeast copy it ran on while away.",
+                        max_length=400,
+                    ),
+                ),
+                (
+                    "set_aside_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The stale home database, renamed and kept.",
+                        max_length=128,
+                    ),
+                ),
+                (
+                    "switch_started_at",
+                    models.DateTimeField(help_text="The standby app was stopped (downtime)."),
+                ),
+                (
+                    "healthy_at",
+                    models.DateTimeField(help_text="Home app and database first reported healthy."),
+                ),
+                (
+                    "downtime_seconds",
+                    models.FloatField(help_text="Healthy at home minus switch start."),
+                ),
+                (
+                    "aside_cleanup_operation",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The approval-gated deletion of the stale home database set aside.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="operations.operation",
+                    ),
+                ),
+                (
+                    "away_cleanup_operation",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The approval-gated deletion of the Australia Southeast copy.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="operations.operation",
+                    ),
+                ),
+                (
+                    "operation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dr_repatriation",
+                        to="operations.operation",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dr_repatriations",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-healthy_at'],
-                'indexes': [models.Index(fields=['tenant', '-healthy_at'], name='dr_drrepatr_tenant__ccd64a_idx')],
+                "ordering": ["-healthy_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "-healthy_at"], name="dr_drrepatr_tenant__ccd64a_idx"
+                    )
+                ],
             },
         ),
     ]

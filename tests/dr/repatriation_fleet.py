@@ -1,0 +1,70 @@
+"""Shared by the repatriation tests: one tenant failed over to Australia Southeast during an
+injected Australia East outage (through the real failover steps), then the outage ended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dr.failover import TENANT_FAILOVER, tenant_failover_parameters
+from dr.services import readiness_refresh
+from monitoring.models import RefreshRun
+from monitoring.services import fleet_refresh
+from operations.models import Operation
+from operations.services import operation_create, tenant_subject
+from portal.azure import sites, sql
+from portal.azure.errors import AzureError
+from tenants.models import Tenant
+from tests.drive import drive
+
+# Seeded tenants that cannot fail over (no standby, no geo backups) or are already replicated.
+CANNOT_FAIL_OVER = {"no_standby_site", "backup_local"}
+
+
+def movable(emulator: Any, *, with_own_key: bool = False) -> Tenant:
+    """A seeded tenant a failover brings up (optionally one whose database has its own key)."""
+    for seeded in emulator.tenants:
+        if CANNOT_FAIL_OVER & set(seeded["seeded_issues"]) or seeded.get(
+            "geo_secondary_database_id"
+        ):
+            continue
+        body = emulator.control("GET", f"resource?id={seeded['database_id']}")
+        if with_own_key and not body["properties"].get("encryptionProtector"):
+            continue
+        return Tenant.objects.get(slug=seeded["slug"])
+    raise LookupError("no seeded tenant fits")
+
+
+def failed_over(emulator: Any, tenant: Tenant, admin: Any) -> tuple[Tenant, dict[str, Any]]:
+    """Assess readiness while Australia East answers, take it down, fail `tenant` over through
+    the failover's own child kind, then end the outage. Returns the tenant and its standby's
+    connection strings before the failover."""
+    fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
+    readiness_refresh()
+    tenant.refresh_from_db()
+    standby_before = sites.connection_strings_get(tenant.dr_readiness.standby_site_id)
+    emulator.control("POST", "faults/outage", {"region": "australiaeast", "active": True})
+    try:
+        child = operation_create(
+            kind=TENANT_FAILOVER,
+            subject=tenant_subject(tenant),
+            tenant=tenant,
+            requested_by=admin,
+            reason="Australia East is down",
+            ticket="",
+            parameters=tenant_failover_parameters(tenant),
+            needs_approval=False,
+        )
+        drive(child, seconds=120)
+    finally:
+        emulator.control("POST", "faults/outage", {"region": "australiaeast", "active": False})
+    assert child.state == Operation.State.SUCCEEDED, (child.error_code, child.error_message)
+    tenant.refresh_from_db()
+    assert not tenant.active.at_home
+    return tenant, standby_before
+
+
+def database_or_none(database_id: str) -> sql.DatabaseInfo | None:
+    try:
+        return sql.database_get(database_id)
+    except AzureError:
+        return None

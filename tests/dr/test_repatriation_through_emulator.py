@@ -1,0 +1,123 @@
+"""Repatriation end to end against the emulator through the SDKs, run step by step in the
+test's process: a tenant failed over during an injected outage is brought home once the outage
+ends, with the downtime of a switch; the copies left behind go only after a second admin
+approves, and not while the home copy is unhealthy."""
+
+from __future__ import annotations
+
+import pytest
+
+from dr.models import DrRepatriation
+from dr.repatriation import RepatriationRefusedError, repatriation_request
+from dr.repatriation_steps import SWITCH_STARTED_AT
+from operations.models import Operation
+from portal.azure import replication, sites, sql, web
+from portal.models import AuditEvent
+from portal.resource_ids import name_of
+from tests.dr.repatriation_fleet import database_or_none, failed_over, movable
+from tests.drive import approve, drive
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+@pytest.fixture
+def away(azure_emulator, fleet, control, settings, admin_user):
+    settings.OPERATIONS_WAIT_SECONDS = 0.3
+    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
+    tenant, standby_before = failed_over(azure_emulator, movable(azure_emulator), admin_user)
+    tenant.standby_before = standby_before  # what the standby had before the failover
+    yield tenant
+    azure_emulator.reset()
+    azure_emulator.control("POST", "clock", {"offset_seconds": 0})
+
+
+def brought_home(tenant, admin_user):
+    operation = repatriation_request(
+        tenants=[tenant], user=admin_user, reason="Australia East is back"
+    )
+    drive(operation, seconds=120)
+    assert operation.state == Operation.State.SUCCEEDED, (
+        operation.error_code,
+        operation.error_message,
+    )
+    tenant.refresh_from_db()
+    return operation
+
+
+def test_after_the_outage_the_tenant_is_brought_home_with_only_a_switchs_downtime(
+    away, admin_user, second_admin
+):
+    tenant = away
+    southeast = away.active
+    standby_before = tenant.standby_before
+    operation = brought_home(tenant, admin_user)
+
+    # The catalogue, Azure and the home app agree the tenant runs at home on a primary.
+    assert tenant.active.at_home
+    home = sql.database_get(tenant.database_id)
+    assert home.status == "Online" and not home.secondary_type
+    (link,) = replication.replication_links(tenant.database_id)
+    assert (link.role, link.partner_role) == ("Primary", "Secondary")
+    assert link.partner_database_id.lower() == southeast.database_id.lower()
+    assert web.site_get(tenant.app_service_site_id).is_running
+    pointed = sites.connection_strings_get(tenant.app_service_site_id)["FleetwiseDb"].value
+    assert f"{name_of(tenant.sql_server_id)}.database.windows.net" in pointed
+    assert f"Initial Catalog={tenant.database_name};" in pointed
+    # The standby is back as it was before the failover: stopped, its old connection string.
+    assert not web.site_get(southeast.site_id).is_running
+    assert sites.connection_strings_get(southeast.site_id) == standby_before
+
+    # The stale home database was set aside, tagged, not deleted.
+    repatriation = DrRepatriation.objects.get(operation=operation)
+    aside = sql.database_find(tenant.sql_server_id, repatriation.set_aside_name)
+    assert aside is not None and aside.tags["fleetwise-role"] == "pre-failover"
+    assert aside.tags["fleetwise-operation"] == str(operation.pk)
+
+    # Downtime is the switch: from stopping the standby to the home app and database healthy.
+    assert repatriation.switch_started_at.isoformat() == operation.checkpoint[SWITCH_STARTED_AT]
+    assert 0 < repatriation.downtime_seconds < 30
+    assert repatriation.downtime_seconds < (
+        operation.finished_at - operation.started_at
+    ).total_seconds()
+    relocated = AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).latest(
+        "id"
+    )
+    assert relocated.details["to"]["database"] == tenant.database_id
+    assert AuditEvent.objects.filter(action="dr.repatriated", tenant=tenant.slug).exists()
+
+    # Nothing is deleted until a second admin approves each deletion.
+    away_cleanup = repatriation.away_cleanup_operation
+    aside_cleanup = repatriation.aside_cleanup_operation
+    for cleanup in (away_cleanup, aside_cleanup):
+        assert cleanup.state == Operation.State.AWAITING_APPROVAL
+    assert sql.database_get(southeast.database_id).status == "Online"
+    for cleanup in (away_cleanup, aside_cleanup):
+        approve(cleanup, second_admin)
+    drive(away_cleanup, aside_cleanup, seconds=60)
+    assert away_cleanup.state == aside_cleanup.state == Operation.State.SUCCEEDED
+    assert database_or_none(southeast.database_id) is None
+    assert sql.database_find(tenant.sql_server_id, repatriation.set_aside_name) is None
+    assert sql.database_get(tenant.database_id).status == "Online"
+    assert replication.replication_links(tenant.database_id) == []
+
+
+def test_a_tenant_at_home_is_refused_with_the_reason_and_nothing_is_created(
+    away, admin_user, support
+):
+    brought_home(away, admin_user)
+    before = Operation.objects.count()
+    with pytest.raises(RepatriationRefusedError, match="already runs at home"):
+        repatriation_request(tenants=[away], user=admin_user, reason="again")
+    with pytest.raises(RepatriationRefusedError, match="Only admins"):
+        repatriation_request(tenants=[away], user=support, reason="again")
+    assert Operation.objects.count() == before
+
+
+def test_while_the_home_region_is_down_the_request_is_refused_and_nothing_is_created(
+    away, admin_user, azure_emulator
+):
+    azure_emulator.control("POST", "faults/outage", {"region": "australiaeast", "active": True})
+    before = Operation.objects.count()
+    with pytest.raises(RepatriationRefusedError, match="does not answer"):
+        repatriation_request(tenants=[away], user=admin_user, reason="too early")
+    assert Operation.objects.count() == before
