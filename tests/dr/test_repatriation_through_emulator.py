@@ -121,3 +121,44 @@ def test_while_the_home_region_is_down_the_request_is_refused_and_nothing_is_cre
     with pytest.raises(RepatriationRefusedError, match="does not answer"):
         repatriation_request(tenants=[away], user=admin_user, reason="too early")
     assert Operation.objects.count() == before
+
+
+@pytest.fixture
+def away_with_own_key(azure_emulator, fleet, control, settings, admin_user):
+    settings.OPERATIONS_WAIT_SECONDS = 0.3
+    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
+    tenant, _ = failed_over(azure_emulator, movable(azure_emulator, with_own_key=True), admin_user)
+    yield tenant
+    azure_emulator.reset()
+    azure_emulator.control("POST", "clock", {"offset_seconds": 0})
+
+
+def test_the_southeast_copy_is_not_deleted_while_the_home_copy_is_not_healthy(
+    away_with_own_key, admin_user, second_admin, azure_emulator
+):
+    from tests.emulator import provider_clients
+
+    tenant = away_with_own_key
+    southeast = tenant.active
+    operation = brought_home(tenant, admin_user)
+    home = sql.database_get(tenant.database_id)
+    # The home copy kept the tenant's own key; that key version is then disabled in Key Vault
+    # and, ten minutes later, Azure reports the database Inaccessible.
+    assert home.encryption_protector
+    name, version = home.encryption_protector.rstrip("/").split("/keys/", 1)[1].split("/")
+    provider_clients.keys(azure_emulator).update_key_properties(name, version, enabled=False)
+    azure_emulator.control("POST", "clock", {"advance_seconds": 11 * 60})
+    assert sql.database_get(tenant.database_id).status == "Inaccessible"
+
+    cleanup = DrRepatriation.objects.get(operation=operation).away_cleanup_operation
+    approve(cleanup, second_admin)
+    drive(cleanup, seconds=60)
+
+    assert cleanup.state == Operation.State.FAILED
+    assert cleanup.error_code == "NewerCopyNotHealthy"
+    assert cleanup.error_message == (
+        f"{southeast.database_name} was not deleted: the copy {tenant.slug} runs on now, "
+        f"{tenant.database_name} on {name_of(tenant.sql_server_id)}, is Inaccessible, not Online."
+    )
+    assert cleanup.outcome == "Nothing was deleted."
+    assert sql.database_get(southeast.database_id).status == "Online"
