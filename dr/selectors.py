@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from dr.models import DrDrill, DrReadiness
+from dr.models import DrDrill, DrReadiness, DrRepatriation
 from tenants.models import Tenant
 from tenants.selectors import tenants_visible_to
 
@@ -71,6 +71,16 @@ def last_drill(tenants: QuerySet[Tenant]) -> DrDrill | None:
     """The newest successful drill among these tenants."""
     return (
         DrDrill.objects.filter(tenant__in=tenants)
+        .select_related("tenant")
+        .order_by("-healthy_at")
+        .first()
+    )
+
+
+def last_repatriation(tenants: QuerySet[Tenant]) -> DrRepatriation | None:
+    """The newest repatriation among these tenants (with its downtime)."""
+    return (
+        DrRepatriation.objects.filter(tenant__in=tenants)
         .select_related("tenant")
         .order_by("-healthy_at")
         .first()

@@ -11,10 +11,16 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from dr.failover import REGION_FAILOVER
-from dr.selectors import dr_fleet_for_user, last_drill, tier_counts, with_last_drill
+from dr.selectors import (
+    dr_fleet_for_user,
+    last_drill,
+    last_repatriation,
+    tier_counts,
+    with_last_drill,
+)
 from operations.selectors import operations_visible_to
 from portal.pages import render_page
-from portal.roles import REQUEST_RESTORE, VIEW_TENANT
+from portal.roles import APPROVE_OPERATION, REQUEST_RESTORE, VIEW_TENANT
 from tenants.models import Tenant
 
 PAGE_SIZE = 100
@@ -54,6 +60,8 @@ def readiness(request: HttpRequest) -> HttpResponse:
     page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # Tenants running away from home: few (a failover's worth at most), listed for "Bring home".
+    away = list(fleet.exclude(active_database_id="").order_by("dr_tier", "slug"))
     context = {
         "last_drill": last_drill(fleet),
         "can_drill": request.user.has_perm(REQUEST_RESTORE),
@@ -62,7 +70,10 @@ def readiness(request: HttpRequest) -> HttpResponse:
         "tiers": tier_counts(fleet),
         "page": page,
         "query": query.urlencode(),
-        "away_count": fleet.exclude(active_database_id="").count(),
+        "away": away,
+        "away_count": len(away),
+        "last_repatriation": last_repatriation(fleet),
+        "can_repatriate": request.user.has_perm(APPROVE_OPERATION),
         "latest_failover": operations_visible_to(request.user)
         .filter(kind=REGION_FAILOVER)
         .order_by("-id")

@@ -76,9 +76,10 @@ def test_after_the_outage_the_tenant_is_brought_home_with_only_a_switchs_downtim
     # Downtime is the switch: from stopping the standby to the home app and database healthy.
     assert repatriation.switch_started_at.isoformat() == operation.checkpoint[SWITCH_STARTED_AT]
     assert 0 < repatriation.downtime_seconds < 30
-    assert repatriation.downtime_seconds < (
-        operation.finished_at - operation.started_at
-    ).total_seconds()
+    assert (
+        repatriation.downtime_seconds
+        < (operation.finished_at - operation.started_at).total_seconds()
+    )
     relocated = AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).latest(
         "id"
     )
@@ -162,3 +163,44 @@ def test_the_southeast_copy_is_not_deleted_while_the_home_copy_is_not_healthy(
     )
     assert cleanup.outcome == "Nothing was deleted."
     assert sql.database_get(southeast.database_id).status == "Online"
+
+
+def test_the_command_and_the_pages_go_through_the_same_request_and_show_the_downtime(
+    away, admin_user, client
+):
+    from io import StringIO
+
+    from django.contrib.messages import get_messages
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "repatriate",
+        "--tier",
+        str(away.dr_tier),
+        "--requested-by",
+        admin_user.username,
+        "--reason",
+        "Australia East is back",
+        stdout=out,
+    )
+    operation = Operation.objects.get(kind="repatriate")
+    assert out.getvalue().strip() == (
+        f"Repatriation of {away.slug} requested as operation #{operation.pk}."
+    )
+    assert operation.parameters["away_database_id"] == away.active.database_id
+
+    # A second request while it runs is refused by the tenant's lock; nothing more is created.
+    client.force_login(admin_user)
+    response = client.post("/dr/repatriate", {"tenant": away.slug, "reason": "again"})
+    assert "Nothing was requested:" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert Operation.objects.filter(kind="repatriate").count() == 1
+
+    drive(operation, seconds=120)
+    assert operation.state == Operation.State.SUCCEEDED, operation.error_message
+    downtime = f"{operation.dr_repatriation.downtime_seconds:.0f} s"
+    tenant_page = client.get(f"/fleet/{away.slug}/").content.decode()
+    assert 'id="runs-away"' not in tenant_page
+    assert 'id="tenant-last-repatriation"' in tenant_page and downtime in tenant_page
+    dr_page = client.get("/dr/").content.decode()
+    assert 'id="last-repatriation"' in dr_page and downtime in dr_page

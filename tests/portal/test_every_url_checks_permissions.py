@@ -114,6 +114,8 @@ def expected_table(objects: dict[str, str]) -> dict[tuple[str, str], dict[str, i
         ("dr:readiness", "/dr/"): answer(200),
         # POST only; who may post is pinned in tests/dr/test_drill_views.py.
         ("dr:drill", "/dr/drill"): dict.fromkeys(PERSONAS, 405),
+        # POST only; who may post is pinned in tests/dr/test_repatriation_views.py.
+        ("dr:repatriate", "/dr/repatriate"): dict.fromkeys(PERSONAS, 405),
         ("dr:failover_declare", "/dr/failover/"): only(*ADMIN),
         ("dr:failover", f"/dr/failover/{objects['failover']}/"): answer(200),
         # POST only; who may post is pinned in tests/monitoring/test_triage.py.
