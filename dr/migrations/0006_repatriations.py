@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dr", "0004_drills"),
+        ("dr", "0005_own_key"),
         ("operations", "0002_subjects_locks_slots_and_waits"),
         ("tenants", "0003_active_copy"),
     ]
