@@ -3,8 +3,9 @@
 A database that was the tenant's live data until another copy replaced it — the Australia
 Southeast copy a failover made (`fleetwise-role: failover`), or the stale home database set
 aside before the tenant was brought home (`pre-failover`) — is deleted only when the copy the
-catalogue says the tenant runs on now is another database, Online and primary (a geo-secondary
-is seconds behind and read-only: it is not "a newer healthy copy"). The rule is read from the
+catalogue says the tenant runs on now is another database, Online and primary — no
+`secondaryType`, and Primary (or unlinked) in its replication links: a geo-secondary is seconds
+behind and read-only, not "a newer healthy copy". The rule is read from the
 catalogue and Azure when the deletion runs, not when it was requested: an approval given hours
 earlier must not delete what has since become the only copy.
 
@@ -14,7 +15,7 @@ tenant moved: the role tag says the copy was superseded, the catalogue says by w
 
 from __future__ import annotations
 
-from portal.azure import sql
+from portal.azure import replication, sql
 from portal.azure.errors import AzureNotFoundError
 from portal.resource_ids import name_of, same
 from tenants.models import Tenant
@@ -43,9 +44,11 @@ def newer_copy_refusal(*, tenant: Tenant, database: sql.DatabaseInfo) -> str | N
             f"{keep}: the copy {tenant.slug} runs on now, {newer.name} on "
             f"{name_of(newer.server_id)}, is {newer.status}, not Online."
         )
-    if newer.secondary_type:
+    if newer.secondary_type or any(
+        link.role != "Primary" for link in replication.replication_links(newer.id)
+    ):
         return (
             f"{keep}: the copy {tenant.slug} runs on now, {newer.name} on "
-            f"{name_of(newer.server_id)}, is a {newer.secondary_type} secondary, not the primary."
+            f"{name_of(newer.server_id)}, is a geo-secondary, not the primary."
         )
     return None

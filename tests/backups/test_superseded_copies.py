@@ -66,7 +66,7 @@ def test_it_refuses_when_the_newer_copy_is_a_geo_secondary_not_the_primary(repli
     refusal = newer_copy_refusal(tenant=tenant, database=home)
     assert refusal == (
         f"{home.name} was not deleted: the copy {tenant.slug} runs on now, {secondary.name} on "
-        f"{secondary.server_id.rsplit('/', 1)[-1]}, is a Geo secondary, not the primary."
+        f"{secondary.server_id.rsplit('/', 1)[-1]}, is a geo-secondary, not the primary."
     )
 
 

@@ -46,3 +46,21 @@ def drill_databases_delete(emulator: RunningEmulator) -> None:
 def drill_databases_removed(azure_emulator: RunningEmulator) -> Iterator[None]:
     yield
     drill_databases_delete(azure_emulator)
+
+
+@pytest.fixture
+def away(
+    azure_emulator: RunningEmulator, fleet: Any, control: Any, settings: Any, admin_user: Any
+) -> Iterator[Tenant]:
+    """A tenant failed over to Australia Southeast during an outage that has since ended
+    (`tenant.standby_before`: its standby's connection strings before the failover); the
+    emulator is reseeded afterwards."""
+    from tests.dr.repatriation_fleet import failed_over, movable
+
+    settings.OPERATIONS_WAIT_SECONDS = 0.3
+    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
+    tenant, standby_before = failed_over(azure_emulator, movable(azure_emulator), admin_user)
+    tenant.standby_before = standby_before  # type: ignore[attr-defined]
+    yield tenant
+    azure_emulator.reset()
+    azure_emulator.control("POST", "clock", {"offset_seconds": 0})

@@ -20,8 +20,9 @@ from tests.drive import drive
 CANNOT_FAIL_OVER = {"no_standby_site", "backup_local"}
 
 
-def movable(emulator: Any, *, with_own_key: bool = False) -> Tenant:
-    """A seeded tenant a failover brings up (optionally one whose database has its own key)."""
+def movable(emulator: Any, *, with_own_key: bool = False, skip: int = 0) -> Tenant:
+    """A seeded tenant a failover brings up (optionally one whose database has its own key;
+    `skip` passes over the first ones that fit)."""
     for seeded in emulator.tenants:
         if CANNOT_FAIL_OVER & set(seeded["seeded_issues"]) or seeded.get(
             "geo_secondary_database_id"
@@ -29,6 +30,9 @@ def movable(emulator: Any, *, with_own_key: bool = False) -> Tenant:
             continue
         body = emulator.control("GET", f"resource?id={seeded['database_id']}")
         if with_own_key and not body["properties"].get("encryptionProtector"):
+            continue
+        if skip:
+            skip -= 1
             continue
         return Tenant.objects.get(slug=seeded["slug"])
     raise LookupError("no seeded tenant fits")

@@ -20,17 +20,6 @@ from tests.drive import approve, drive
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 
-@pytest.fixture
-def away(azure_emulator, fleet, control, settings, admin_user):
-    settings.OPERATIONS_WAIT_SECONDS = 0.3
-    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
-    tenant, standby_before = failed_over(azure_emulator, movable(azure_emulator), admin_user)
-    tenant.standby_before = standby_before  # what the standby had before the failover
-    yield tenant
-    azure_emulator.reset()
-    azure_emulator.control("POST", "clock", {"offset_seconds": 0})
-
-
 def brought_home(tenant, admin_user):
     operation = repatriation_request(
         tenants=[tenant], user=admin_user, reason="Australia East is back"
@@ -205,3 +194,24 @@ def test_the_command_and_the_pages_go_through_the_same_request_and_show_the_down
     assert 'id="tenant-last-repatriation"' in tenant_page and downtime in tenant_page
     dr_page = client.get("/dr/").content.decode()
     assert 'id="last-repatriation"' in dr_page and downtime in dr_page
+
+
+def test_several_tenants_come_home_as_children_of_one_repatriation(
+    away, admin_user, azure_emulator
+):
+    other, _ = failed_over(azure_emulator, movable(azure_emulator, skip=1), admin_user)
+    parent = repatriation_request(
+        tenants=[away, other], user=admin_user, reason="Australia East is back"
+    )
+    assert parent.kind == "repatriate_set"
+    drive(parent, seconds=180)
+
+    assert parent.state == Operation.State.SUCCEEDED, parent.error_message
+    children = list(parent.children.order_by("id"))
+    assert [c.kind for c in children] == ["repatriate", "repatriate"]
+    assert {c.subject_id for c in children} == {away.slug, other.slug}
+    assert all(c.state == Operation.State.SUCCEEDED for c in children)
+    for tenant in (away, other):
+        tenant.refresh_from_db()
+        assert tenant.active.at_home
+        assert DrRepatriation.objects.filter(tenant=tenant).count() == 1
