@@ -1,6 +1,7 @@
 """Reading readiness facts: a few lists per server and subscription, never a call per tenant.
 
-Per paired server: its pools and databases (what is already in each pool) and its server keys.
+Per paired server: its pools and databases (what is already in each pool, and which are
+geo-secondaries) and its server keys.
 Per primary server: its databases (each one's key) and, for server-level keys, its protector.
 Per subscription: its sites (the standby sites in Australia Southeast). The newest geo backup
 and each database's used size come from the monitoring snapshots.
@@ -26,6 +27,8 @@ from tenants.models import Tenant
 class PairedServer:
     pools: list[PoolRoom] = field(default_factory=list)
     key_names: set[str] = field(default_factory=set)
+    # Geo-secondaries on the server by name (lower): Azure names one like its primary.
+    secondaries: dict[str, azure_sql.DatabaseInfo] = field(default_factory=dict)
     error: str = ""
 
 
@@ -49,7 +52,10 @@ def _paired(server_id: str) -> PairedServer:
         )
         for p in pools
     ]
-    return PairedServer(pools=rooms, key_names={k.name.lower() for k in keys})
+    secondaries = {db.name.lower(): db for db in databases if db.secondary_type == "Geo"}
+    return PairedServer(
+        pools=rooms, key_names={k.name.lower() for k in keys}, secondaries=secondaries
+    )
 
 
 def _primary_keys(server_id: str) -> dict[str, tuple[str, azure_sql.DatabaseInfo]] | str:
@@ -115,7 +121,12 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
         by_pair[tenant.geo_sql_server_id.lower()].append(tenant)
     for key, group in by_pair.items():
         if key in paired:
-            claims = [Claim(t.slug, t.dr_tier, _size(health.get(t.pk))) for t in group]
+            # A tenant with a geo-secondary there claims no room: its secondary has its place.
+            claims = [
+                Claim(t.slug, t.dr_tier, _size(health.get(t.pk)))
+                for t in group
+                if t.database_name.lower() not in paired[key].secondaries
+            ]
             placements.update(plan_pools(claims, paired[key].pools))
 
     out = []
@@ -136,6 +147,7 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
         key_gap, key_note = _key(kid, pair)
         site = standby.get(tenant.slug)
         snapshot = health.get(tenant.pk)
+        secondary = pair.secondaries.get(tenant.database_name.lower())
         out.append(
             (
                 tenant,
@@ -147,7 +159,7 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
                     else "",
                     geo_backup_at=snapshot.geo_backup_latest if snapshot else None,
                     database_bytes=_size(snapshot),
-                    pool=placements.get(tenant.slug),
+                    pool=None if secondary else placements.get(tenant.slug),
                     paired_pools=len(pair.pools),
                     most_free_bytes=most_free(pair.pools),
                     standby_site_id=site.id if site else "",
@@ -159,6 +171,8 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
                     key_identity_ids=database.identity_ids
                     if database and database.encryption_protector
                     else (),
+                    geo_secondary_id=secondary.id if secondary else "",
+                    geo_secondary_pool_id=(secondary.elastic_pool_id or "") if secondary else "",
                 ),
             )
         )

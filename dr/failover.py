@@ -6,7 +6,9 @@ second one. Its first step fixes the order (tier, then slug) of the region's ten
 home; its second starts children as restore slots free up (`dr.failover_schedule`) and waits
 until every child has finished. Each child (`tenant_failover`) geo-restores the tenant's
 database into its planned paired pool, sets the standby app up against it, starts it, checks
-it and records where the tenant now runs (`dr.failover_steps`).
+it and records where the tenant now runs (`dr.failover_steps`); a tenant whose database has a
+geo-secondary on the paired server instead fails its replication link over, taking no restore
+slot.
 """
 
 from __future__ import annotations
@@ -65,9 +67,18 @@ class TenantFailoverParameters:
     # cannot be read during the outage); None when it uses its server's key.
     encryption_protector: str | None = None
     identity_ids: list[str] = field(default_factory=list)
+    # The database's geo-secondary on the paired server, when readiness found one: the child
+    # fails its replication link over instead of geo-restoring (no restore slot).
+    geo_secondary_id: str = ""
+
+    @property
+    def by_link(self) -> bool:
+        return bool(self.geo_secondary_id)
 
     @property
     def target_server_id(self) -> str:
+        if self.geo_secondary_id:
+            return str(parse(self.geo_secondary_id).parent)
         return str(parse(self.target_pool_id).parent) if self.target_pool_id else ""
 
     @property
@@ -94,11 +105,15 @@ def tenant_failover_parameters(tenant: Tenant) -> TenantFailoverParameters:
         gaps=list(readiness.gaps) if readiness else ["DR readiness was never assessed."],
         encryption_protector=(readiness.key_uri or None) if readiness else None,
         identity_ids=list(readiness.key_identity_ids) if readiness else [],
+        geo_secondary_id=readiness.geo_secondary_id if readiness else "",
     )
 
 
 def failover_limits(parameters: TenantFailoverParameters) -> list[Limit]:
-    """The same restore slots as any restore into that pool and subscription."""
+    """The same restore slots as any restore into that pool and subscription; none for a
+    failover of a replication link (it is not a restore)."""
+    if parameters.by_link:
+        return []
     limits = [
         Limit(
             subscription_key(parameters.subscription_id),
@@ -153,6 +168,8 @@ def _queued_keys(parent: Operation) -> Counter[str]:
     for values in parent.children.filter(state=Operation.State.QUEUED).values_list(
         "parameters", flat=True
     ):
+        if values.get("geo_secondary_id"):
+            continue
         taken.update(
             k
             for k in (
@@ -185,19 +202,25 @@ def _start(context: StepContext, tenant: Tenant) -> None:
             context.save(children_refused=refused)
 
 
+def _pending_item(tenant: Tenant) -> Pending:
+    """What the tenant's failover will take: a restore slot of its pool and subscription, or
+    nothing for a failover of its replication link."""
+    parameters = tenant_failover_parameters(tenant)
+    if parameters.by_link:
+        return Pending(slug=tenant.slug, tier=tenant.dr_tier, pool_key="", subscription_key="")
+    return Pending(
+        slug=tenant.slug,
+        tier=tenant.dr_tier,
+        pool_key=pool_key(parameters.target_pool_id),
+        subscription_key=subscription_key(tenant.subscription_id),
+    )
+
+
 def fail_over(context: StepContext) -> StepResult:
     """Start every tenant whose restore has room now, then wait for the rest."""
     parent = context.operation
     pending = _pending(context)
-    items = [
-        Pending(
-            slug=t.slug,
-            tier=t.dr_tier,
-            pool_key=pool_key(tenant_failover_parameters(t).target_pool_id),
-            subscription_key=subscription_key(t.subscription_id),
-        )
-        for t in pending
-    ]
+    items = [_pending_item(t) for t in pending]
     by_slug = {t.slug: t for t in pending}
     chosen = choose(items, held_slots() + _queued_keys(parent))
     for item in chosen:

@@ -42,6 +42,12 @@ class DrReadiness(models.Model):
         blank=True,
         help_text="The user-assigned identities the database reaches its own key with.",
     )
+    geo_secondary_id = models.CharField(
+        max_length=400,
+        blank=True,
+        help_text="The database's geo-secondary on the paired server: a failover fails its "
+        "replication link over (seconds of data) instead of geo-restoring a backup.",
+    )
     checked_at = models.DateTimeField(
         help_text="When this reading was made (the last good one while Azure cannot be read)."
     )
@@ -70,6 +76,14 @@ class DrReadiness(models.Model):
     @property
     def standby_site_name(self) -> str:
         return self.standby_site_id.rstrip("/").rsplit("/", 1)[-1] if self.standby_site_id else ""
+
+    @property
+    def route(self) -> str:
+        """How a failover would bring the database up, in words."""
+        if self.geo_secondary_id:
+            server = self.geo_secondary_id.split("/databases/")[0].rsplit("/", 1)[-1]
+            return f"Geo-secondary on {server}, failover of its replication link."
+        return "Geo-restore of the newest geo-replicated backup."
 
 
 class DrDrill(models.Model):

@@ -7,6 +7,11 @@ A tenant is ready for a failover to Australia Southeast when all of these hold:
 - a standby site exists in Australia Southeast (stopped until used);
 - its TDE key is usable from the paired server (the Key Vault key version is a server key
   there; a service-managed key needs nothing).
+
+A tenant whose database already has a geo-secondary on the paired server is ready by another
+route: a failover fails its replication link over (seconds of data, not an hour). The secondary
+already holds the data, its place (its own pool) and the key material Azure required to create
+it, so neither a geo backup nor pool room nor the key is needed; the standby site still is.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class ReadinessFacts:
     # when the database uses its server's key.
     key_uri: str = ""
     key_identity_ids: tuple[str, ...] = ()
+    # The database's geo-secondary on the paired server and its pool ("" when single or none).
+    geo_secondary_id: str = ""
+    geo_secondary_pool_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,10 @@ def standby_gap(facts: ReadinessFacts) -> str:
 
 def assess(facts: ReadinessFacts, now: datetime) -> Assessment:
     gaps = [f"Could not read: {error}" for error in facts.read_errors]
+    if facts.geo_secondary_id:
+        # The replication-link route: the secondary stands in for backup, pool and key.
+        gaps.append(standby_gap(facts))
+        return Assessment(ready=not any(gaps), gaps=[gap for gap in gaps if gap])
     gaps += [backup_gap(facts, now), pool_gap(facts), standby_gap(facts)]
     if facts.key_gap:
         gaps.append(facts.key_gap)

@@ -66,7 +66,9 @@ def _row(
         gaps=verdict.gaps,
         geo_backup_at=facts.geo_backup_at,
         paired_server=facts.paired_server,
-        paired_pool_id=facts.pool.id if facts.pool else "",
+        # A geo-secondary's room is its own pool; otherwise the pool planned for a restore.
+        paired_pool_id=facts.geo_secondary_pool_id or (facts.pool.id if facts.pool else ""),
+        geo_secondary_id=facts.geo_secondary_id,
         standby_site_id=facts.standby_site_id,
         standby_state=facts.standby_state,
         key_note=facts.key_note,

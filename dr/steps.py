@@ -28,8 +28,8 @@ from dr.models import DrReadiness
 from operations.context import StepContext, StepFailedError
 from operations.kinds import StepResult, Wait
 from portal.azure import dr as azure_dr
-from portal.azure import sites, sql, web
-from portal.azure.errors import AzureNotFoundError
+from portal.azure import replication, sites, sql, web
+from portal.azure.errors import AzureNotFoundError, AzureOperationError
 from portal.resource_ids import name_of
 from tenants.models import Tenant
 
@@ -45,6 +45,8 @@ RESTORE_TOKEN = "geo_restore_token"  # noqa: S105 - a continuation token's key, 
 RESTORE_BEGUN = "geo_restore_begun"
 STANDBY_BEFORE = "standby_before"  # {"state": ..., "connection": {...} | None}
 HEALTHY_AT = "healthy_at"  # ISO time the app and database were first seen healthy
+LINK_FAILOVER_BEGUN = "link_failover_begun"
+LINK_FAILOVER = "link_failover"  # {"link": name, "token": continuation token or None}
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,53 @@ def geo_restore(context: StepContext, target: StandbyTarget, *, tags: dict[str, 
     return Wait(
         look_again_seconds(), f"Geo-restoring into {target.target_name}… {_elapsed(context)}."
     )
+
+
+# -- failover of a replication link ----------------------------------------------------------
+
+
+def link_failover(context: StepContext, secondary_id: str) -> StepResult:
+    """Fail the database's replication link over to its geo-secondary `secondary_id`, data loss
+    allowed (the primary's region is down), then look once per visit until Azure says done.
+
+    Begun at most once: a run that died after Azure accepted finds the link already swapped
+    (the secondary is Primary) or the failover still running (Azure refuses a second one as
+    ConflictingDatabaseOperation, which here means "look again")."""
+    name = name_of(secondary_id)
+    state = context.get(LINK_FAILOVER) or {}
+    if state.get("token"):
+        outcome = replication.failover_wait(
+            secondary_database_id=secondary_id,
+            link_name=state["link"],
+            continuation_token=state["token"],
+            timeout_seconds=0,
+        )
+        if outcome.done and not outcome.succeeded:
+            raise StepFailedError(outcome.error_message, code=outcome.error_code)
+        if outcome.done:
+            return f"{name} on {name_of(secondary_id.split('/databases/')[0])} is now the primary."
+        return Wait(look_again_seconds(), f"Failing over to {name}… {_elapsed(context)}.")
+    links = replication.replication_links(secondary_id)
+    if not links:
+        raise StepFailedError(
+            f"{name} on {name_of(secondary_id.split('/databases/')[0])} has no replication link "
+            "(is it still a geo-secondary?); nothing was changed.",
+            code="NoReplicationLink",
+        )
+    link = links[0]
+    if link.role == "Primary":
+        return f"{name} on {name_of(secondary_id.split('/databases/')[0])} is now the primary."
+    context.save(**{LINK_FAILOVER_BEGUN: True})
+    try:
+        token = replication.failover_begin(
+            secondary_database_id=secondary_id, link_name=link.name, allow_data_loss=True
+        )
+    except AzureOperationError as exc:
+        if exc.code != "ConflictingDatabaseOperation":
+            raise
+        return Wait(look_again_seconds(), f"Failing over to {name}… {_elapsed(context)}.")
+    context.save(**{LINK_FAILOVER: {"link": link.name, "token": token}})
+    return Wait(look_again_seconds(), f"Failing over to {name}… {_elapsed(context)}.")
 
 
 def geo_backup_at(context: StepContext) -> datetime | None:

@@ -52,7 +52,9 @@ def tenant_database(
         database["identity"] = _user_assigned(b, place.identity_id)
     b.put(database)
     _database_policies(b, database["id"], auditing=not flags["auditing_off"])
-    if flags["geo_replicated"] and redundancy == "Geo":
+    # A tenant with locally redundant backups has no geo backup to restore from: it is
+    # geo-replicated instead (the posture violation stays; DR readiness takes the link route).
+    if flags["geo_replicated"] or flags["backup_local"]:
         database["_meta"]["geo_secondary_id"] = _geo_secondary(b, database, place.geo, slug)
     return database
 

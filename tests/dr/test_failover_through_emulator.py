@@ -43,10 +43,14 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     down, client
 ):
     unready = seeded(down, "no_standby_site")["slug"]
-    # Locally redundant backups: Azure keeps no geo backup to restore from.
-    local_backups = seeded(down, "backup_local")["slug"]
-    # The tenant whose database Azure already replicates to the paired server.
-    replicated = next(t["slug"] for t in down.tenants if t.get("geo_secondary_database_id"))
+    # Tenants whose database Azure already replicates to the paired server (those with locally
+    # redundant backups among them: no geo backup to restore from) fail over their link.
+    by_link = {
+        t["slug"]: t["geo_secondary_database_id"].lower()
+        for t in down.tenants
+        if t.get("geo_secondary_database_id") and t["slug"] != unready
+    }
+    assert seeded(down, "backup_local")["slug"] in by_link
     before = geo_restores_begun(down)
     parent = declared_and_approved()
     drive(parent, seconds=180)
@@ -56,21 +60,16 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     assert len(children) == Tenant.objects.count()
     # The outcome says how many moved, not "no tenant was failed over".
     assert parent.outcome == (
-        f"{len(children) - 3} of {len(children)} tenants now run in Australia Southeast; "
+        f"{len(children) - 1} of {len(children)} tenants now run in Australia Southeast; "
         "the others were not failed over and are listed with their reasons."
     )
     # Highest tier first: the children were started in tier order.
     assert [c.tenant.dr_tier for c in children] == sorted(c.tenant.dr_tier for c in children)
     failed = [c for c in children if c.state == Operation.State.FAILED]
     # Each failure says why; the rest of the fleet went on.
-    assert {c.subject_id: c.error_code for c in failed} == {
-        unready: "NotReadyForFailover",
-        local_backups: "ResourceNotFound",
-        replicated: "GeoSecondaryExists",
-    }
+    assert {c.subject_id: c.error_code for c in failed} == {unready: "NotReadyForFailover"}
     reasons = {c.subject_id: c.error_message for c in failed}
     assert "no standby site" in reasons[unready]
-    assert "recoverableDatabases" in reasons[local_backups]
 
     keys_kept = 0
     for child in children:
@@ -84,8 +83,14 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
         assert active.region == "australiasoutheast" and active.site_id.endswith("-ase")
         database = emulator_resource(down, active.database_id)
         assert database["properties"]["status"] == "Online"
-        assert database["tags"]["fleetwise-role"] == "failover"
-        assert database["_meta"]["lineage"]["create_mode"] == "Recovery"
+        if tenant.slug in by_link:
+            # Its geo-secondary, now the primary after a forced failover of the link.
+            assert active.database_id.lower() == by_link[tenant.slug]
+            assert "secondaryType" not in database["properties"]
+            assert database["_meta"]["failovers"][-1]["forced"] is True
+        else:
+            assert database["tags"]["fleetwise-role"] == "failover"
+            assert database["_meta"]["lineage"]["create_mode"] == "Recovery"
         # A tenant with its own key keeps it: readiness recorded it while the primary answered.
         own_key = tenant.dr_readiness.key_uri
         assert database["properties"].get("encryptionProtector") == (own_key or None)
@@ -100,13 +105,15 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
 
     assert keys_kept, "at least one tenant with its own key was failed over"
 
-    # One geo-restore per tenant that was failed over, none for the others.
+    # One geo-restore per tenant restored, none for those failed over by their link (nor for
+    # the tenant not failed over).
     begun = geo_restores_begun(down) - before
-    assert sorted(begun.values()) == [1] * (len(children) - 3)
+    assert sorted(begun.values()) == [1] * (len(children) - 1 - len(by_link))
+    assert not set(begun) & set(by_link.values())
 
     tiers = {row["tier"]: row for row in tier_progress(parent)}
-    assert sum(row["done"] for row in tiers.values()) == len(children) - 3
-    assert sum(row["failed"] for row in tiers.values()) == 3
+    assert sum(row["done"] for row in tiers.values()) == len(children) - 1
+    assert sum(row["failed"] for row in tiers.values()) == 1
     assert all(row["queued"] == 0 and row["running"] == 0 for row in tiers.values())
 
     client.force_login(parent.requested_by)

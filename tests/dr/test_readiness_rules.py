@@ -95,3 +95,41 @@ def test_the_pool_plan_places_tier_one_first_and_refuses_what_does_not_fit():
 def test_the_pool_plan_skips_pools_that_are_not_ready():
     pools = [PoolRoom("/a", "a", "Creating", 100 * GB)]
     assert plan_pools([Claim("t1", 1, GB)], pools) == {"t1": None}
+
+
+# -- the replication-link route ----------------------------------------------------------------------
+
+SECONDARY = (
+    "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/sql-ase-01/databases/db-acme"
+)
+
+
+def test_a_geo_secondary_makes_a_tenant_ready_without_geo_backup_pool_room_or_key():
+    # Locally redundant backups (no geo backup), no pool planned, and a key gap: all moot
+    # when the secondary already holds the data, its place and the key material.
+    facts = replace(
+        READY,
+        geo_backup_at=None,
+        pool=None,
+        key_gap="The TDE key version k is not a server key on the paired server.",
+        geo_secondary_id=SECONDARY,
+    )
+    verdict = assess(facts, NOW)
+    assert verdict.ready and verdict.gaps == []
+
+
+def test_without_a_geo_secondary_locally_redundant_backups_stay_a_gap():
+    verdict = assess(replace(READY, geo_backup_at=None, geo_secondary_id=""), NOW)
+    assert not verdict.ready
+    assert verdict.gaps[0].startswith("No geo-replicated backup")
+
+
+def test_a_geo_secondary_still_needs_a_standby_site():
+    verdict = assess(replace(READY, geo_secondary_id=SECONDARY, standby_site_id=""), NOW)
+    assert not verdict.ready
+    assert verdict.gaps[0].startswith("No standby App Service site")
+
+
+def test_a_geo_secondary_does_not_hide_a_read_error():
+    verdict = assess(replace(READY, geo_secondary_id=SECONDARY, read_errors=("503",)), NOW)
+    assert verdict.gaps == ["Could not read: 503"]

@@ -86,10 +86,32 @@ def test_the_tenant_without_a_standby_site_has_exactly_that_gap(azure_emulator, 
     )
 
 
-def test_a_locally_redundant_backup_leaves_no_geo_backup_and_says_so(azure_emulator, assessed):
-    row = DrReadiness.objects.get(tenant__slug=seeded(azure_emulator, "backup_local")["slug"])
+def test_locally_redundant_backups_with_a_geo_secondary_are_ready_by_its_replication_link(
+    azure_emulator, assessed, client, admin_user
+):
+    # The seed geo-replicates every tenant with locally redundant backups (no geo backup):
+    # DR readiness takes the replication-link route; the LRS-without-secondary gap is pinned
+    # by the rule tests.
+    tenant = seeded(azure_emulator, "backup_local")
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
     assert row.geo_backup_at is None
-    assert any("No geo-replicated backup" in gap for gap in row.gaps)
+    assert row.ready and row.gaps == []
+    assert row.geo_secondary_id.lower() == tenant["geo_secondary_database_id"].lower()
+    assert row.route == (
+        f"Geo-secondary on {tenant['geo_server_name']}, failover of its replication link."
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("tenants:detail", args=[tenant["slug"]])).content.decode()
+    assert f"Geo-secondary on {tenant['geo_server_name']}" in page
+
+
+def test_a_tenant_without_a_geo_secondary_takes_the_geo_restore_route(azure_emulator, assessed):
+    tenant = next(t for t in azure_emulator.tenants if not t["geo_secondary_database_id"])
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
+    assert row.geo_secondary_id == ""
+    assert row.route == "Geo-restore of the newest geo-replicated backup."
 
 
 def test_the_key_check_reads_server_keys_by_azures_name():
