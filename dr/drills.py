@@ -300,6 +300,12 @@ def _target_for(tenant: Tenant, now: datetime) -> steps.StandbyTarget:
     if not readiness.ready:
         gaps = "; ".join(readiness.gaps) or "not ready"
         raise DrillRefusedError(f"{tenant.display_name} is not DR ready: {gaps}")
+    if readiness.geo_secondary_id and readiness.geo_backup_at is None:
+        raise DrillRefusedError(
+            f"{tenant.display_name} is DR ready through its geo-secondary (a failover fails its "
+            "replication link over), but a drill geo-restores a backup and its backups are "
+            "not geo-redundant; a drill cannot run without failing production over."
+        )
     if readiness.standby_state == "Running":
         raise DrillRefusedError(
             f"{tenant.display_name}'s standby site {readiness.standby_site_name} is running (a "

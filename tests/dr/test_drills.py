@@ -111,6 +111,23 @@ def test_a_tenant_that_is_not_dr_ready_is_refused_and_nothing_is_created(
     assert writes_since(azure_emulator, marker) == 0
 
 
+def test_a_tenant_ready_only_through_its_geo_secondary_is_refused_a_drill_in_words(
+    azure_emulator, assessed, support
+):
+    # Locally redundant backups: no geo backup for a drill to restore, though a failover of
+    # its replication link would bring it up.
+    local = next(t for t in assessed if t.slug == seeded(azure_emulator, "backup_local")["slug"])
+    assert local.dr_readiness.ready
+    marker = request_marker(azure_emulator)
+
+    with pytest.raises(DrillRefusedError) as refused:
+        drill_request(tenants=[local], user=support, reason="drill")
+
+    assert "DR ready through its geo-secondary" in refused.value.message
+    assert not Operation.objects.exists()
+    assert writes_since(azure_emulator, marker) == 0
+
+
 def test_a_tenant_never_assessed_is_refused(azure_emulator, fleet, support):
     with pytest.raises(DrillRefusedError, match="has not been assessed for DR yet"):
         drill_request(tenants=[fleet[0]], user=support, reason="drill")
