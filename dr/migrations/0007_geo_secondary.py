@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dr", "0005_own_key"),
+        ("dr", "0006_repatriations"),
     ]
 
     operations = [
