@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from dr.failover import TENANT_FAILOVER, tenant_failover_parameters
 from dr.services import readiness_refresh
 from monitoring.models import RefreshRun
 from monitoring.services import fleet_refresh
+from operations.engine import operation_start_now
 from operations.models import Operation
 from operations.services import operation_create, tenant_subject
+from operations.tasks import enqueue_run
 from portal.azure import sites, sql
 from portal.azure.errors import AzureError
 from tenants.models import Tenant
 from tests.drive import drive
+from tests.processes import wait_for
 
 # Seeded tenants that cannot fail over (no standby, no geo backups) or are already replicated.
 CANNOT_FAIL_OVER = {"no_standby_site", "backup_local"}
@@ -38,10 +43,12 @@ def movable(emulator: Any, *, with_own_key: bool = False, skip: int = 0) -> Tena
     raise LookupError("no seeded tenant fits")
 
 
-def failed_over(emulator: Any, tenant: Tenant, admin: Any) -> tuple[Tenant, dict[str, Any]]:
+def failed_over(
+    emulator: Any, tenant: Tenant, admin: Any, *, worker: Any = None
+) -> tuple[Tenant, dict[str, Any]]:
     """Assess readiness while Australia East answers, take it down, fail `tenant` over through
-    the failover's own child kind, then end the outage. Returns the tenant and its standby's
-    connection strings before the failover."""
+    the failover's own child kind (in this process, or on `worker`), then end the outage.
+    Returns the tenant and its standby's connection strings before the failover."""
     fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
     readiness_refresh()
     tenant.refresh_from_db()
@@ -58,7 +65,19 @@ def failed_over(emulator: Any, tenant: Tenant, admin: Any) -> tuple[Tenant, dict
             parameters=tenant_failover_parameters(tenant),
             needs_approval=False,
         )
-        drive(child, seconds=120)
+        if worker is None:
+            drive(child, seconds=120)
+        else:
+            with transaction.atomic():
+                operation_start_now(child, enqueue_run)
+            child = wait_for(
+                lambda: Operation.objects.filter(
+                    pk=child.pk, state__in=Operation.FINISHED_STATES
+                ).first(),
+                timeout=120,
+                what="the failover on the worker",
+                worker=worker,
+            )
     finally:
         emulator.control("POST", "faults/outage", {"region": "australiaeast", "active": False})
     assert child.state == Operation.State.SUCCEEDED, (child.error_code, child.error_message)
