@@ -467,11 +467,23 @@ def _cleanup(context: StepContext, database_id: str, what: str) -> int:
     return int(cleanup.pk)
 
 
+def _made_by_failover(p: RepatriationParameters) -> bool:
+    """The Southeast copy is the failover's geo-restore (tagged so), not the tenant's standing
+    geo-secondary that a failover through its link promoted: that one is kept, replicating from
+    home again as before the outage."""
+    try:
+        return sql.database_get(p.away_database_id).tags.get("fleetwise-role") == "failover"
+    except AzureNotFoundError:
+        return False
+
+
 def request_deletions(context: StepContext) -> str:
     """Ask for the Southeast copy and the set-aside stale database to be deleted: a second
     admin approves each, and each deletion checks when it runs that the home copy is healthy."""
     p = _p(context)
-    wanted = {"away": (p.away_database_id, "the Australia Southeast copy")}
+    wanted: dict[str, tuple[str, str]] = {}
+    if _made_by_failover(p):
+        wanted["away"] = (p.away_database_id, "the Australia Southeast copy")
     if context.get(SET_ASIDE) == "renamed":
         wanted["aside"] = (p.aside_id, "the stale pre-failover database")
     with transaction.atomic():
@@ -484,8 +496,16 @@ def request_deletions(context: StepContext) -> str:
             away_cleanup_operation_id=done.get("away"),
             aside_cleanup_operation_id=done.get("aside"),
         )
+    kept = (
+        ""
+        if "away" in done
+        else f" {name_of(p.away_database_id)} is kept: it is the tenant's standing geo-secondary, "
+        "replicating from home again."
+    )
+    if not done:
+        return f"Nothing to delete.{kept}"
     listed = ", ".join(f"#{pk}" for pk in done.values())
-    return f"Deletion requested ({listed}); a second admin approves."
+    return f"Deletion requested ({listed}); a second admin approves.{kept}"
 
 
 def repatriation_plan(operation: Operation) -> list[Step]:

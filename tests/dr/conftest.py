@@ -48,19 +48,36 @@ def drill_databases_removed(azure_emulator: RunningEmulator) -> Iterator[None]:
     drill_databases_delete(azure_emulator)
 
 
+def _away(emulator: RunningEmulator, settings: Any, admin: Any, tenant: Tenant) -> Iterator[Tenant]:
+    from tests.dr.repatriation_fleet import failed_over
+
+    settings.OPERATIONS_WAIT_SECONDS = 0.3
+    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
+    tenant, standby_before = failed_over(emulator, tenant, admin)
+    tenant.standby_before = standby_before  # type: ignore[attr-defined]
+    yield tenant
+    emulator.reset()
+    emulator.control("POST", "clock", {"offset_seconds": 0})
+
+
 @pytest.fixture
 def away(
     azure_emulator: RunningEmulator, fleet: Any, control: Any, settings: Any, admin_user: Any
 ) -> Iterator[Tenant]:
-    """A tenant failed over to Australia Southeast during an outage that has since ended
-    (`tenant.standby_before`: its standby's connection strings before the failover); the
-    emulator is reseeded afterwards."""
-    from tests.dr.repatriation_fleet import failed_over, movable
+    """A tenant failed over (by geo-restore) to Australia Southeast during an outage that has
+    since ended (`tenant.standby_before`: its standby's connection strings before the
+    failover); the emulator is reseeded afterwards."""
+    from tests.dr.repatriation_fleet import movable
 
-    settings.OPERATIONS_WAIT_SECONDS = 0.3
-    settings.OPERATIONS_ADMISSION_RETRY_SECONDS = 0.3
-    tenant, standby_before = failed_over(azure_emulator, movable(azure_emulator), admin_user)
-    tenant.standby_before = standby_before  # type: ignore[attr-defined]
-    yield tenant
-    azure_emulator.reset()
-    azure_emulator.control("POST", "clock", {"offset_seconds": 0})
+    yield from _away(azure_emulator, settings, admin_user, movable(azure_emulator))
+
+
+@pytest.fixture
+def away_by_link(
+    azure_emulator: RunningEmulator, fleet: Any, control: Any, settings: Any, admin_user: Any
+) -> Iterator[Tenant]:
+    """A tenant with a standing geo-secondary, failed over through its replication link (its
+    old primary re-joined as secondary) during an outage that has since ended."""
+    from tests.dr.repatriation_fleet import replicated
+
+    yield from _away(azure_emulator, settings, admin_user, replicated(azure_emulator))

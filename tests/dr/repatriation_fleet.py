@@ -43,6 +43,16 @@ def movable(emulator: Any, *, with_own_key: bool = False, skip: int = 0) -> Tena
     raise LookupError("no seeded tenant fits")
 
 
+def replicated(emulator: Any) -> Tenant:
+    """A seeded tenant with a standing geo-secondary on the paired server and a standby."""
+    seeded = next(
+        t
+        for t in emulator.tenants
+        if t.get("geo_secondary_database_id") and "no_standby_site" not in t["seeded_issues"]
+    )
+    return Tenant.objects.get(slug=seeded["slug"])
+
+
 def failed_over(
     emulator: Any, tenant: Tenant, admin: Any, *, worker: Any = None
 ) -> tuple[Tenant, dict[str, Any]]:

@@ -215,3 +215,43 @@ def test_several_tenants_come_home_as_children_of_one_repatriation(
         tenant.refresh_from_db()
         assert tenant.active.at_home
         assert DrRepatriation.objects.filter(tenant=tenant).count() == 1
+
+
+def test_a_tenant_failed_over_through_its_link_comes_home_by_the_same_link_and_keeps_its_replica(
+    away_by_link, admin_user, azure_emulator
+):
+    tenant = away_by_link
+    southeast = tenant.active
+    # The forced failover left the old home primary re-joined as the Southeast copy's secondary.
+    (before,) = replication.replication_links(tenant.database_id)
+    assert before.role == "Secondary"
+    creates_before = sum(
+        1
+        for row in azure_emulator.control("GET", "operations")["operations"]
+        if row["operation"] == "databases.create_or_update"
+        and row["resource_id"].lower() == tenant.database_id.lower()
+    )
+    operation = brought_home(tenant, admin_user)
+
+    assert "already replicated" in operation.steps.get(key="set_aside").message
+    assert operation.steps.get(key="secondary").message.startswith("The home database is already")
+    assert tenant.active.at_home
+    (link,) = replication.replication_links(tenant.database_id)
+    assert (link.role, link.partner_role) == ("Primary", "Secondary")
+    assert link.partner_database_id.lower() == southeast.database_id.lower()
+    creates_after = sum(
+        1
+        for row in azure_emulator.control("GET", "operations")["operations"]
+        if row["operation"] == "databases.create_or_update"
+        and row["resource_id"].lower() == tenant.database_id.lower()
+    )
+    assert creates_after == creates_before  # no new copy: the link carried the data home
+    # The standing geo-secondary is the tenant's DR replica again: kept, nothing to delete.
+    repatriation = DrRepatriation.objects.get(operation=operation)
+    assert repatriation.set_aside_name == ""
+    assert repatriation.away_cleanup_operation is None
+    assert repatriation.aside_cleanup_operation is None
+    assert "is kept: it is the tenant's standing geo-secondary" in (
+        operation.steps.get(key="deletions").message
+    )
+    assert sql.database_get(southeast.database_id).secondary_type == "Geo"
