@@ -49,6 +49,7 @@ SECONDARY_TOKEN = "secondary_token"  # noqa: S105 - a continuation token's key, 
 SECONDARY_CREATED = "secondary_created"
 SWITCH_STARTED_AT = "switch_started_at"
 FAILOVER_BEGUN = "failover_begun"
+FAILOVER_LINK = "failover_link"  # the link's name (a GUID), for polling the failover
 FAILOVER_TOKEN = "failover_token"  # noqa: S105 - a continuation token's key, not a secret
 FAILOVER_DONE_AT = "failover_done_at"
 HOME_CONNECTION_BEFORE = "home_connection_before"
@@ -301,14 +302,14 @@ def _failover_settled(context: StepContext, p: RepatriationParameters) -> Wait |
                 f"{p.database_name} at home has no replication link with the Southeast copy.",
                 code="NoReplicationLink",
             )
-        context.save(**{FAILOVER_BEGUN: True})
+        context.save(**{FAILOVER_BEGUN: True, FAILOVER_LINK: link.name})
         token = replication.failover_begin(
             secondary_database_id=p.home_database_id, link_name=link.name, allow_data_loss=False
         )
         context.save(**{FAILOVER_TOKEN: token})
     outcome = replication.failover_wait(
         secondary_database_id=p.home_database_id,
-        link_name=link.name if link else "",
+        link_name=context.get(FAILOVER_LINK) or (link.name if link else ""),
         continuation_token=token,
         timeout_seconds=0,
     )
