@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dr.repatriation import repatriation_request
-from dr.repatriation_steps import SWITCH_STARTED_AT
+from dr.repatriation_state import SWITCH_STARTED_AT
 from operations.models import Operation
 from portal.azure import replication, sql, web
 from tests.drive import drive

@@ -9,7 +9,7 @@ import pytest
 
 from dr.models import DrRepatriation
 from dr.repatriation import RepatriationRefusedError, repatriation_request
-from dr.repatriation_steps import SWITCH_STARTED_AT
+from dr.repatriation_state import SWITCH_STARTED_AT
 from operations.models import Operation
 from portal.azure import replication, sites, sql, web
 from portal.models import AuditEvent

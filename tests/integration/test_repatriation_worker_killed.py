@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dr.repatriation import repatriation_request
-from dr.repatriation_steps import SECONDARY_BEGUN
+from dr.repatriation_state import SECONDARY_BEGUN
 from operations.models import Operation
 from operations.services import operations_sweep
 from portal.management.commands.load_demo import catalogue_entry
