@@ -114,6 +114,8 @@ def main() -> int:
         default=DEFAULT_PARTS,
         help=f"comma-separated parts to measure ({','.join(PARTS)}); default all but failover",
     )
+    parser.add_argument("--restore-seconds", type=float, default=10.0)
+    parser.add_argument("--naive-sample", type=int, default=0)
     args = parser.parse_args()
     only: frozenset[str] = args.only
 
@@ -205,7 +207,13 @@ def main() -> int:
             # Last against the emulator: it fails the whole fleet over (twice).
             from bench import dr_failover
 
-            results.extend(dr_failover.measure(emulator))
+            results.extend(
+                dr_failover.measure(
+                    emulator,
+                    restore_seconds=args.restore_seconds,
+                    naive_sample=args.naive_sample,
+                )
+            )
     finally:
         emulator.close()
     if "engine" in only:

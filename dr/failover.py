@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -130,17 +131,18 @@ def failover_limits(parameters: TenantFailoverParameters) -> list[Limit]:
 
 
 def scope(context: StepContext) -> str:
-    """Fix the order once: the region's tenants still at home, tier 1 first."""
+    """Fix the order once: the region's tenants still at home, tier 1 first, with the restore
+    slots (pool, subscription) each will need."""
     p = context.parameters(RegionFailoverParameters)
     if context.get("failover_order") is None:
-        tenants = (
+        tenants = list(
             Tenant.objects.filter(region_tenants(p.region), active_database_id="")
             .order_by("dr_tier", "slug")
             .values_list("slug", "dr_tier")
         )
         order = [slug for slug, _ in tenants]
         by_tier = Counter(str(tier) for _, tier in tenants)
-        context.save(failover_order=order, planned_by_tier=dict(by_tier))
+        context.save(failover_order=order, planned_by_tier=dict(by_tier), **_places(order))
     order = context.get("failover_order")
     children_plan_record(context, len(order))
     tiers = ", ".join(
@@ -149,17 +151,55 @@ def scope(context: StepContext) -> str:
     return f"{len(order)} tenants to fail over ({tiers or 'none'})."
 
 
-def _pending(context: StepContext) -> list[Tenant]:
+def _places(order: list[str]) -> dict[str, list[Any]]:
+    """Where each tenant of the order will take its restore slots, kept with the order so a
+    visit reads no tenant rows: the distinct (pool key, subscription key) pairs, and per tenant
+    the index of its pair and its tier (a pair of empty keys: no slot, a failover of a
+    replication link). Taken from DR readiness when the order is fixed; each
+    child still takes the slots of its own parameters, so a readiness change meanwhile costs
+    at worst a child waiting at admission, never a slot over the limits."""
+    rows = {
+        # A failover of a replication link (geo-secondary) is no restore: it takes no slot.
+        slug: (tier, "", "")
+        if secondary
+        else (tier, pool_key(pool_id or ""), subscription_key(subscription_id))
+        for slug, tier, subscription_id, pool_id, secondary in Tenant.objects.filter(
+            slug__in=order
+        ).values_list(
+            "slug",
+            "dr_tier",
+            "subscription_id",
+            "dr_readiness__paired_pool_id",
+            "dr_readiness__geo_secondary_id",
+        )
+    }
+    pairs: dict[tuple[str, str], int] = {}
+    places = []
+    for slug in order:
+        tier, pool, subscription = rows.get(slug, (0, "", ""))
+        places.append([pairs.setdefault((pool, subscription), len(pairs)), tier])
+    return {"failover_slots": [list(pair) for pair in pairs], "failover_places": places}
+
+
+def _pending(context: StepContext) -> list[Pending]:
+    """The tenants of the plan not started yet, in its order, with where each restore lands.
+
+    The parent looks on every child's wake-up: a visit reads the children's subjects and the
+    plan, not every pending tenant's row (at fleet scale that cost more than the slot it was
+    refilling)."""
     parent = context.operation
+    if context.get("failover_places") is None:  # planned before the places were kept
+        context.save(**_places(context.get("failover_order", [])))
     started = set(parent.children.values_list("subject_id", flat=True))
     started |= {r.get("slug", "") for r in context.get("children_refused", [])}
-    order = [slug for slug in context.get("failover_order", []) if slug not in started]
-    found = (
-        Tenant.objects.filter(slug__in=order)
-        .select_related("dr_readiness")
-        .in_bulk(field_name="slug")
-    )
-    return [found[slug] for slug in order if slug in found]
+    slots = context.get("failover_slots")
+    return [
+        Pending(slug=slug, tier=tier, pool_key=slots[i][0], subscription_key=slots[i][1])
+        for slug, (i, tier) in zip(
+            context.get("failover_order", []), context.get("failover_places"), strict=True
+        )
+        if slug not in started
+    ]
 
 
 def _queued_keys(parent: Operation) -> Counter[str]:
@@ -202,29 +242,18 @@ def _start(context: StepContext, tenant: Tenant) -> None:
             context.save(children_refused=refused)
 
 
-def _pending_item(tenant: Tenant) -> Pending:
-    """What the tenant's failover will take: a restore slot of its pool and subscription, or
-    nothing for a failover of its replication link."""
-    parameters = tenant_failover_parameters(tenant)
-    if parameters.by_link:
-        return Pending(slug=tenant.slug, tier=tenant.dr_tier, pool_key="", subscription_key="")
-    return Pending(
-        slug=tenant.slug,
-        tier=tenant.dr_tier,
-        pool_key=pool_key(parameters.target_pool_id),
-        subscription_key=subscription_key(tenant.subscription_id),
-    )
-
-
 def fail_over(context: StepContext) -> StepResult:
     """Start every tenant whose restore has room now, then wait for the rest."""
     parent = context.operation
     pending = _pending(context)
-    items = [_pending_item(t) for t in pending]
-    by_slug = {t.slug: t for t in pending}
-    chosen = choose(items, held_slots() + _queued_keys(parent))
+    chosen = choose(pending, held_slots() + _queued_keys(parent))
+    tenants = (
+        Tenant.objects.filter(slug__in=[item.slug for item in chosen])
+        .select_related("dr_readiness")
+        .in_bulk(field_name="slug")
+    )
     for item in chosen:
-        _start(context, by_slug[item.slug])
+        _start(context, tenants[item.slug])
     counts = children_counts(parent, planned=len(context.get("failover_order", [])))
     waiting = len(pending) - len(chosen)
     if waiting or parent.children.filter(state__in=Operation.ACTIVE_STATES).exists():

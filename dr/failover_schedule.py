@@ -60,11 +60,26 @@ def choose(pending: Iterable[Pending], taken: Counter[str]) -> list[Pending]:
     """The pending tenants to start now, in order, given the slots `taken` (held plus queued).
 
     `pending` must already be in failover order (tier, then the plan's order)."""
+    pending = list(pending)
     taken = Counter(taken)
+    keys_seen = {k for item in pending for k in (item.pool_key, item.subscription_key)}
+    limit = {k: capacity(k) for k in keys_seen}
+    # Once every subscription is full only a tenant taking no slot (a failover of its
+    # replication link) can start: a visit early in a big failover checks no further limits.
+    open_subscriptions = {
+        item.subscription_key
+        for item in pending
+        if taken[item.subscription_key] < limit[item.subscription_key]
+    }
+    open_subscriptions.discard("")
     chosen = []
     for item in pending:
         keys = [k for k in (item.pool_key, item.subscription_key) if k]
-        if all(taken[k] < capacity(k) for k in keys):
+        if keys and not open_subscriptions:
+            continue
+        if all(taken[k] < limit[k] for k in keys):
             chosen.append(item)
             taken.update(keys)
+            if taken[item.subscription_key] >= limit[item.subscription_key]:
+                open_subscriptions.discard(item.subscription_key)
     return chosen

@@ -24,6 +24,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from dr import restore_pace
 from dr.models import DrReadiness
 from operations.context import StepContext, StepFailedError
 from operations.kinds import StepResult, Wait
@@ -138,7 +139,17 @@ def geo_restore(context: StepContext, target: StandbyTarget, *, tags: dict[str, 
         if copy.is_online:
             return f"{target.target_name} geo-restored onto {name_of(target.paired_server_id)}."
     return Wait(
-        look_again_seconds(), f"Geo-restoring into {target.target_name}… {_elapsed(context)}."
+        _restore_look_again(context),
+        f"Geo-restoring into {target.target_name}… {_elapsed(context)}.",
+    )
+
+
+def _restore_look_again(context: StepContext) -> float:
+    started = context.step.started_at or timezone.now()
+    return restore_pace.next_look_seconds(
+        elapsed=(timezone.now() - started).total_seconds(),
+        expected=restore_pace.sibling_restore_seconds(context),
+        longest=look_again_seconds(),
     )
 
 

@@ -171,6 +171,7 @@ def _execute(operation_id: int, enqueue: Enqueue, task_id: str) -> None:
         return
     run = _Run(operation, kind_of(operation.kind), uuid.uuid4().hex, enqueue)
     if not _acquire(operation.pk, run.run_id, task_id):
+        _wake_kept(operation.pk)
         log.info("operation %s is held by a live run or paused; leaving it", operation.pk)
         return
     operation.refresh_from_db()
@@ -208,6 +209,14 @@ def _acquire(operation_id: int, run_id: str, task_id: str) -> bool:
             celery_task_id=task_id[:255],
             attempts=F("attempts") + 1,
         )
+    )
+
+
+def _wake_kept(operation_id: int) -> None:
+    """A wake-up for an operation a live run holds (a parent mid-visit when a child frees a
+    slot): marked on the row, so that run looks again at once instead of after its Wait."""
+    Operation.objects.filter(pk=operation_id).exclude(lease_id="").update(
+        next_visit_at=timezone.now()
     )
 
 
@@ -292,19 +301,28 @@ def _run_steps(run: _Run) -> None:
         raise LeaseLostError
 
 
-def _release(run: _Run, *, delay: float, **fields: Any) -> None:
-    Operation.objects.filter(run.held, pk=run.operation.pk).update(
+def _release(run: _Run, *, delay: float, unless_woken: bool = False, **fields: Any) -> int:
+    held = Operation.objects.filter(run.held, pk=run.operation.pk)
+    if unless_woken:
+        # A wake-up kept while this run held the lease (`_wake_kept`) set next_visit_at.
+        held = held.filter(next_visit_at__isnull=True)
+    return held.update(
         lease_id="", next_visit_at=timezone.now() + timedelta(seconds=delay), **fields
     )
 
 
 def _wait(run: _Run, row: OperationStep, wait: Wait) -> None:
-    """Azure is not done: say so on the step, free the worker, and come back."""
+    """Azure is not done: say so on the step, free the worker, and come back (at once if the
+    operation was woken while this visit ran: what woke it is not in what this visit saw)."""
     if wait.message != row.message:
         row.message = wait.message[:4000]
         row.save(update_fields=["message"])
-    _release(run, delay=wait.seconds, attempts=F("attempts") - 1, last_unexpected_error="")
-    run.enqueue(run.operation.pk, wait.seconds)
+    fields: dict[str, Any] = {"attempts": F("attempts") - 1, "last_unexpected_error": ""}
+    delay = wait.seconds
+    if not _release(run, delay=delay, unless_woken=True, **fields):
+        delay = 0.0
+        _release(run, delay=delay, **fields)
+    run.enqueue(run.operation.pk, delay)
 
 
 def _retry_later(run: _Run, row: OperationStep, delay: float, message: str) -> None:
