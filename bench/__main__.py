@@ -114,8 +114,20 @@ def main() -> int:
         default=DEFAULT_PARTS,
         help=f"comma-separated parts to measure ({','.join(PARTS)}); default all but failover",
     )
-    parser.add_argument("--restore-seconds", type=float, default=10.0)
-    parser.add_argument("--naive-sample", type=int, default=0)
+    parser.add_argument(
+        "--restore-seconds",
+        type=float,
+        default=15.0,
+        help="failover: how long each geo-restore takes in the emulator (Azure's take minutes "
+        "to hours)",
+    )
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=400,
+        help="failover: about how many tenants the naive way fails over (every n-th in catalogue "
+        "order; its times are extrapolated to the fleet); 0 skips it",
+    )
     args = parser.parse_args()
     only: frozenset[str] = args.only
 

@@ -332,6 +332,8 @@ def register_kinds() -> None:
             parameters=RegionFailoverParameters,
             pausable=True,
             untouched_outcome="No tenant was failed over.",
+            # It hands out restore slots; a child wakes it when it gives its slot back.
+            woken_by_finishing_children=False,
         )
     )
     register(

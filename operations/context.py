@@ -14,6 +14,8 @@ from operations.models import AdmissionSlot, Operation, OperationStep
 from portal.azure.lro import LroOutcome
 
 P = TypeVar("P")
+# Checkpoint key: the operation gave its admission slots back before finishing.
+SLOTS_RELEASED = "slots_released"
 log = logging.getLogger(__name__)
 
 
@@ -97,7 +99,7 @@ class StepContext:
         restore is done: the next tenant's restore may start while this one sets up its app),
         and wake the parent that hands them out. A resumed run does not take them again:
         slots are taken only at admission."""
-        self._write()
+        self.save(**{SLOTS_RELEASED: True})
         AdmissionSlot.objects.filter(operation=self.operation).delete()
         if self.operation.parent_id:
             # The parent decides who takes the slot: wake it now, not at its next look (which

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from operations.claims import claims_release, slots_take
 from operations.context import (
+    SLOTS_RELEASED,
     CancelledError,
     LeaseLostError,
     StepContext,
@@ -163,18 +164,18 @@ def operation_execute(*, operation_id: int, enqueue: Enqueue, task_id: str = "")
 
 
 def _execute(operation_id: int, enqueue: Enqueue, task_id: str) -> None:
-    operation = Operation.objects.filter(pk=operation_id).first()
-    if operation is None or operation.state not in (
-        Operation.State.QUEUED,
-        Operation.State.RUNNING,
-    ):
+    # Only what decides whether to run: a wake-up that finds the operation held or finished
+    # does not read its parameters and checkpoint (a fleet parent's plan is large).
+    found = Operation.objects.filter(pk=operation_id).values_list("state", "kind").first()
+    if found is None or found[0] not in (Operation.State.QUEUED, Operation.State.RUNNING):
         return
-    run = _Run(operation, kind_of(operation.kind), uuid.uuid4().hex, enqueue)
-    if not _acquire(operation.pk, run.run_id, task_id):
-        _wake_kept(operation.pk)
-        log.info("operation %s is held by a live run or paused; leaving it", operation.pk)
+    run_id = uuid.uuid4().hex
+    if not _acquire(operation_id, run_id, task_id):
+        _wake_kept(operation_id)
+        log.info("operation %s is held by a live run or paused; leaving it", operation_id)
         return
-    operation.refresh_from_db()
+    operation = Operation.objects.get(pk=operation_id)
+    run = _Run(operation, kind_of(operation.kind), run_id, enqueue)
     if operation.state == Operation.State.QUEUED and not _admit(run, task_id):
         return
     try:
@@ -451,10 +452,18 @@ def _cancel(run: _Run, row: OperationStep) -> None:
 
 
 def _notify_parent(run: _Run) -> None:
-    """A finished child wakes its parent at once instead of at the parent's next look."""
+    """A finished child wakes its parent at once instead of at the parent's next look (unless
+    it gave its slots back earlier and woke the parent then, and the parent's kind hands out
+    only slots: finishing frees nothing more, and the parent's own look sees the count)."""
     operation = run.operation
     if not operation.parent_id or not operation.is_finished:
         return
+    if operation.checkpoint.get(SLOTS_RELEASED):
+        parent_kind = (
+            Operation.objects.filter(pk=operation.parent_id).values_list("kind", flat=True).first()
+        )
+        if parent_kind and not kind_of(parent_kind).woken_by_finishing_children:
+            return
     try:
         run.enqueue(operation.parent_id, 0.0)
     except Exception:

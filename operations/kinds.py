@@ -96,6 +96,10 @@ class OperationKind:
     untouched_outcome: str = "Nothing was changed in Azure."
     # Whether a person may pause it between steps (fleet parents; never a restore's swap).
     pausable: bool = False
+    # A parent woken when each child finishes (children_supervise counts the active ones). A
+    # parent that hands out admission slots sets False: a child that gave its slots back
+    # early (`StepContext.limits_release`) woke it then and does not wake it again.
+    woken_by_finishing_children: bool = True
 
     def parameters_from(self, values: Any) -> Any:
         """The typed parameters from a dataclass or from the row's JSON (unknown keys refused)."""
