@@ -60,3 +60,9 @@ def test_a_tenant_without_a_target_pool_needs_only_a_subscription_slot():
     queue = [pending("no-pool", 1, "")]
     assert choose(queue, Counter({SUB: 29})) == queue
     assert choose(queue, Counter({SUB: 30})) == []
+
+
+def test_a_failover_taking_no_slot_starts_even_when_every_subscription_is_full():
+    by_link = Pending("by-link", 3, "", "")
+    queue = [pending("waits", 1, "pool-a"), by_link, pending("waits-too", 2, "pool-b", OTHER_SUB)]
+    assert choose(queue, Counter({SUB: 30, OTHER_SUB: 30})) == [by_link]
