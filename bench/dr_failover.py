@@ -105,11 +105,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def allowed_in_flight(tenants: list[Any]) -> int:
-    """What the limits allow at once: per subscription min(30, 4 × its paired pools in use)."""
+    """What the limits allow at once: per subscription min(30, 4 × the paired pools its
+    geo-restores go to)."""
     pools: dict[str, set[str]] = {}
     for tenant in tenants:
         readiness = getattr(tenant, "dr_readiness", None)
-        if readiness and readiness.paired_pool_id:
+        # A tenant failing over by its replication link restores nothing: no slot.
+        if readiness and readiness.paired_pool_id and not readiness.geo_secondary_id:
             pools.setdefault(tenant.subscription_id.lower(), set()).add(
                 readiness.paired_pool_id.lower()
             )
