@@ -5,6 +5,7 @@ put back; a geo-restore whose first run died before recording it is not begun tw
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 
@@ -17,7 +18,7 @@ from operations.engine import operation_execute
 from operations.kinds import OperationKind, Step, registered
 from operations.models import Operation
 from operations.services import operation_request
-from portal.azure import sites, sql
+from portal.azure import replication, sites, sql
 from portal.roles import REQUEST_RESTORE
 from tests.drive import drive
 from tests.monitoring.conftest import compliant
@@ -149,3 +150,97 @@ def test_a_restore_whose_first_run_died_before_recording_it_is_not_begun_again(
     assert len(creates) == 1
     assert "geo-restored" in operation.steps.get(key="restore").message
     assert operation.checkpoint[steps.GEO_BACKUP_AT] == recorded[steps.GEO_BACKUP_AT]
+
+
+# -- failover of a replication link --------------------------------------------------------------
+
+LINK_KIND = "test_dr_link_failover"
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    secondary_id: str
+
+
+LINK_FAILOVER = OperationKind(
+    name=LINK_KIND,
+    label="Fail a replication link over (test)",
+    permission=REQUEST_RESTORE,
+    needs_approval=lambda: False,
+    plan=lambda operation: [
+        Step(
+            "failover",
+            "Fail over",
+            lambda c: steps.link_failover(c, c.parameters(LinkTarget).secondary_id),
+        )
+    ],
+    parameters=LinkTarget,
+)
+
+
+@pytest.fixture
+def replicated(azure_emulator, fleet, control):
+    """A seeded geo-replicated tenant and its secondary id; Azure reseeded afterwards (the
+    test swaps the link's roles)."""
+    entry = next(t for t in azure_emulator.tenants if t["geo_secondary_database_id"])
+    yield next(t for t in fleet if t.slug == entry["slug"]), entry["geo_secondary_database_id"]
+    azure_emulator.control("POST", "lro", {"operation": "replication_links.*", "seconds": 1})
+    azure_emulator.reset()
+
+
+def test_a_link_failover_whose_first_run_died_before_recording_it_is_not_begun_again(
+    azure_emulator, replicated, support
+):
+    tenant, secondary_id = replicated
+    # Long enough that the resumed run finds Azure's failover still running.
+    azure_emulator.control("POST", "lro", {"operation": "replication_links.*", "seconds": 4})
+    with registered(LINK_FAILOVER):
+        operation = operation_request(
+            kind=LINK_KIND,
+            tenant=tenant,
+            requested_by=support,
+            reason="test",
+            parameters=LinkTarget(secondary_id),
+            enqueue=lambda pk, c: None,
+        )
+        operation_execute(operation_id=operation.pk, enqueue=lambda pk, c: None)
+        operation.refresh_from_db()
+        assert operation.checkpoint[steps.LINK_FAILOVER]["token"]
+        # The run died after Azure accepted the failover but before the token was written.
+        Operation.objects.filter(pk=operation.pk).update(
+            checkpoint={steps.LINK_FAILOVER_BEGUN: True}, lease_id="", heartbeat_at=None
+        )
+        drive(operation)
+
+    assert operation.state == Operation.State.SUCCEEDED, operation.steps.values("message")
+    accepted = [
+        row
+        for row in azure_emulator.control("GET", "operations")["operations"]
+        if row["operation"] == "replication_links.failover_allow_data_loss"
+        and row["resource_id"].lower() == secondary_id.lower()
+    ]
+    assert len(accepted) == 1
+    [link] = replication.replication_links(secondary_id)
+    assert link.role == "Primary"
+    assert "is now the primary" in operation.steps.get(key="failover").message
+
+
+def test_a_link_failover_of_a_database_without_a_link_fails_in_words(
+    azure_emulator, fleet, support
+):
+    entry = next(t for t in azure_emulator.tenants if not t["geo_secondary_database_id"])
+    tenant = next(t for t in fleet if t.slug == entry["slug"])
+    with registered(LINK_FAILOVER):
+        operation = operation_request(
+            kind=LINK_KIND,
+            tenant=tenant,
+            requested_by=support,
+            reason="test",
+            parameters=LinkTarget(tenant.database_id),
+            enqueue=lambda pk, c: None,
+        )
+        drive(operation)
+
+    assert operation.state == Operation.State.FAILED
+    assert operation.error_code == "NoReplicationLink"
+    assert "nothing was changed" in operation.error_message
