@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from dr.readiness import Claim, PoolRoom, ReadinessFacts, most_free, plan_pools
+from dr.standby import recipe_read as standby_recipe_read
 from monitoring.models import TenantHealth
 from portal.azure import dr as azure_dr
 from portal.azure import inventory
@@ -146,6 +147,10 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
                 )
         key_gap, key_note = _key(kid, pair)
         site = standby.get(tenant.slug)
+        # Without a standby, the primary's configuration to build one from (a few reads each,
+        # only for such tenants).
+        recipe, recipe_error = ({}, "") if site else standby_recipe_read(tenant)
+        errors += [recipe_error] if recipe_error else []
         snapshot = health.get(tenant.pk)
         secondary = pair.secondaries.get(tenant.database_name.lower())
         out.append(
@@ -167,6 +172,7 @@ def readiness_facts(tenants: list[Tenant]) -> list[tuple[Tenant, ReadinessFacts]
                     key_gap=key_gap,
                     key_note=key_note,
                     read_errors=tuple(errors),
+                    standby_recipe=recipe,
                     key_uri=(database.encryption_protector or "") if database else "",
                     key_identity_ids=database.identity_ids
                     if database and database.encryption_protector

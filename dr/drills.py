@@ -23,6 +23,7 @@ from django.utils import timezone
 from backups.restores import CLEANUP, restores_in_pool
 from dr import steps
 from dr.models import DrDrill, DrReadiness
+from dr.standby import standby_ensure
 from operations.context import StepContext, StepFailedError
 from operations.fleet import ChildRequest, children_supervise
 from operations.kinds import Limit, OperationKind, Step, StepResult, Subject, register
@@ -187,6 +188,11 @@ def _drill_plan(operation: Operation) -> list[Step]:
     target = steps.StandbyTarget(**operation.parameters)
     site = name_of(target.standby_site_id)
     return [
+        Step(
+            "standby",
+            f"Create the standby {site} if missing (stopped)",
+            lambda c: standby_ensure(c, _target(c).standby_recipe),
+        ),
         Step("check", f"Check the standby {site} is stopped and free", check_standby),
         Step(
             "restore",

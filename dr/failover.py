@@ -71,6 +71,8 @@ class TenantFailoverParameters:
     # The database's geo-secondary on the paired server, when readiness found one: the child
     # fails its replication link over instead of geo-restoring (no restore slot).
     geo_secondary_id: str = ""
+    # Without a standby site: how to build it (dr.standby.StandbyRecipe as JSON).
+    standby_recipe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def by_link(self) -> bool:
@@ -102,12 +104,26 @@ def tenant_failover_parameters(tenant: Tenant) -> TenantFailoverParameters:
         database_name=tenant.database_name,
         target_region=PAIRED_REGION,
         target_pool_id=readiness.paired_pool_id if readiness else "",
-        standby_site_id=readiness.standby_site_id if readiness else "",
+        standby_site_id=_standby_site_id(readiness),
         gaps=list(readiness.gaps) if readiness else ["DR readiness was never assessed."],
         encryption_protector=(readiness.key_uri or None) if readiness else None,
         identity_ids=list(readiness.key_identity_ids) if readiness else [],
         geo_secondary_id=readiness.geo_secondary_id if readiness else "",
+        standby_recipe=_standby_recipe(readiness),
     )
+
+
+def _standby_recipe(readiness: DrReadiness | None) -> dict[str, Any]:
+    if readiness is None or readiness.standby_site_id:
+        return {}
+    return dict(readiness.standby_recipe)
+
+
+def _standby_site_id(readiness: DrReadiness | None) -> str:
+    """The standby that exists, or the one its recipe will build."""
+    if readiness is None:
+        return ""
+    return readiness.standby_site_id or readiness.standby_recipe.get("site_id", "")
 
 
 def failover_limits(parameters: TenantFailoverParameters) -> list[Limit]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dr import steps
 from dr.failover import TenantFailoverParameters
+from dr.standby import standby_ensure
 from operations.context import StepContext, StepFailedError
 from operations.kinds import Step, StepResult, Wait
 from operations.models import Operation
@@ -37,20 +38,24 @@ def check_targets(context: StepContext) -> str:
     if not p.target_pool_id and not p.by_link:
         missing.append("no pool on the paired server has room planned for its database")
     if not p.standby_site_id:
-        missing.append("it has no standby site in Australia Southeast")
+        missing.append(
+            "it has no standby site in Australia Southeast and no recorded configuration of its "
+            "primary site to create one from"
+        )
     if missing:
         gaps = f" DR readiness said: {' '.join(p.gaps)}" if p.gaps else ""
         raise StepFailedError(
             f"Cannot fail over: {'; '.join(missing)}.{gaps}", code="NotReadyForFailover"
         )
+    made = " (to be created from the primary's recorded configuration)" if p.standby_recipe else ""
     if p.by_link:
         return (
             f"Fail over the replication link to the geo-secondary {p.database_name} on "
-            f"{name_of(p.target_server_id)}; standby app {name_of(p.standby_site_id)}."
+            f"{name_of(p.target_server_id)}; standby app {name_of(p.standby_site_id)}{made}."
         )
     return (
         f"Restore into {name_of(p.target_pool_id)} on {name_of(p.target_server_id)}; "
-        f"standby app {name_of(p.standby_site_id)}."
+        f"standby app {name_of(p.standby_site_id)}{made}."
     )
 
 
@@ -141,6 +146,11 @@ def link_failover(context: StepContext) -> StepResult:
     return result
 
 
+def standby(context: StepContext) -> StepResult:
+    """Build the standby from the primary's recorded configuration when it has none."""
+    return standby_ensure(context, _p(context).standby_recipe)
+
+
 def configure(context: StepContext) -> str:
     return steps.configure_app(context, _target(context))
 
@@ -202,6 +212,7 @@ def child_plan(operation: Operation) -> list[Step]:
     return [
         check,
         bring_up,
+        Step("standby", "Create the standby app if missing (stopped)", standby),
         Step("configure", "Point the standby app's connection at the database", configure),
         Step("start", "Start the standby app", start, cancellable=False),
         Step("verify", "Check the standby app and database report healthy", verify),

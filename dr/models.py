@@ -30,6 +30,15 @@ class DrReadiness(models.Model):
     )
     standby_site_id = models.CharField(max_length=400, blank=True)
     standby_state = models.CharField(max_length=20, blank=True)
+    standby_recipe = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Without a standby site: how a failover builds one from the primary's "
+        "configuration (dr.standby.StandbyRecipe); never a secret.",
+    )
+    standby_recipe_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the primary's configuration was recorded."
+    )
     key_note = models.CharField(max_length=300, blank=True)
     key_uri = models.CharField(
         max_length=400,
@@ -84,6 +93,11 @@ class DrReadiness(models.Model):
             server = self.geo_secondary_id.split("/databases/")[0].rsplit("/", 1)[-1]
             return f"Geo-secondary on {server}, failover of its replication link."
         return "Geo-restore of the newest geo-replicated backup."
+
+    @property
+    def standby_left_out(self) -> list[str]:
+        """App settings of the primary not carried to a standby built from the recipe."""
+        return list(self.standby_recipe.get("blueprint", {}).get("left_out", []))
 
 
 class DrDrill(models.Model):

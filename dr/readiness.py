@@ -4,7 +4,8 @@ A tenant is ready for a failover to Australia Southeast when all of these hold:
 - a geo-replicated backup exists and is recent (it is the RPO the tenant would get now);
 - its catalogue names a paired server, and one of that server's elastic pools has room for
   its database (pools are shared, so room is planned across every tenant paired with it);
-- a standby site exists in Australia Southeast (stopped until used);
+- a standby site exists in Australia Southeast (stopped until used), or the primary site's
+  configuration is recorded so that a failover can create one;
 - its TDE key is usable from the paired server (the Key Vault key version is a server key
   there; a service-managed key needs nothing).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 # Azure's geo-replicated backups lag the primary by up to about an hour; twice that means
 # replication of backups has stalled and the promised RPO no longer holds.
@@ -56,6 +58,9 @@ class ReadinessFacts:
     # The database's geo-secondary on the paired server and its pool ("" when single or none).
     geo_secondary_id: str = ""
     geo_secondary_pool_id: str = ""
+    # Without a standby site: how to build one from the primary's configuration
+    # (dr.standby.StandbyRecipe as JSON), recorded while the primary answers.
+    standby_recipe: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def pool_gap(facts: ReadinessFacts) -> str:
 
 
 def standby_gap(facts: ReadinessFacts) -> str:
-    if not facts.standby_site_id:
+    if not facts.standby_site_id and not facts.standby_recipe:
         return (
             "No standby App Service site in Australia Southeast: create a stopped one from the "
             "primary site's configuration."

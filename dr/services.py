@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
@@ -50,6 +51,10 @@ def _tenants() -> list[Tenant]:
     ]
 
 
+def _recorded_at(recipe: dict[str, Any]) -> datetime | None:
+    return datetime.fromisoformat(recipe["recorded_at"]) if recipe else None
+
+
 def _row(
     tenant: Tenant, facts: ReadinessFacts, before: DrReadiness | None, now: datetime
 ) -> DrReadiness:
@@ -71,6 +76,8 @@ def _row(
         geo_secondary_id=facts.geo_secondary_id,
         standby_site_id=facts.standby_site_id,
         standby_state=facts.standby_state,
+        standby_recipe=facts.standby_recipe,
+        standby_recipe_at=_recorded_at(facts.standby_recipe),
         key_note=facts.key_note,
         key_uri=facts.key_uri,
         key_identity_ids=list(facts.key_identity_ids),

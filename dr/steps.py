@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -66,6 +67,8 @@ class StandbyTarget:
     # the database uses its server's key.
     identity_ids: list[str] = field(default_factory=list)
     encryption_protector: str | None = None
+    # Without a standby site: how to build it (dr.standby.StandbyRecipe as JSON).
+    standby_recipe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target_id(self) -> str:
@@ -317,7 +320,8 @@ def standby_target(
         target_name=target_name,
         location=azure_dr.PAIRED_REGION,
         elastic_pool_id=readiness.paired_pool_id,
-        standby_site_id=readiness.standby_site_id,
+        standby_site_id=readiness.standby_site_id or readiness.standby_recipe.get("site_id", ""),
+        standby_recipe={} if readiness.standby_site_id else dict(readiness.standby_recipe),
         identity_ids=list(live.identity_ids) if live else list(readiness.key_identity_ids),
         encryption_protector=live.encryption_protector if live else readiness.key_uri or None,
     )

@@ -451,7 +451,7 @@ def site_restart(req: ArmRequest) -> Response:
 # -- site config ------------------------------------------------------------------------------------
 
 
-def _validated_config(site: JSON, store: Store, changes: JSON) -> JSON:
+def validated_config(site: JSON, store: Store, changes: JSON) -> JSON:
     for field_name in ("minTlsVersion", "scmMinTlsVersion"):
         value = changes.get(field_name)
         if value is not None and value not in TLS_VERSIONS:
@@ -510,7 +510,7 @@ def config_get(req: ArmRequest) -> Response:
 @router.route("PATCH", SITE + "/config/web", "web_apps.update_configuration")
 def config_patch(req: ArmRequest) -> Response:
     site = _site(req)
-    changes = _validated_config(site, req.store, _properties(req))
+    changes = validated_config(site, req.store, _properties(req))
     config = config_resource(req.store, site, "web")
     config["properties"].update(changes)
     _mirror(site, config["properties"])
@@ -521,7 +521,7 @@ def config_patch(req: ArmRequest) -> Response:
 @router.route("PUT", SITE + "/config/web", "web_apps.create_or_update_configuration")
 def config_put(req: ArmRequest) -> Response:
     site = _site(req)
-    changes = _validated_config(site, req.store, _properties(req))
+    changes = validated_config(site, req.store, _properties(req))
     config = config_resource(req.store, site, "web")
     # PUT replaces the config: what the body leaves out goes back to App Service's default.
     config["properties"] = {**default_site_config(site["name"]), **changes}

@@ -12,6 +12,7 @@ reference, since App Service resolves it only inside the running app.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.responses import Response
@@ -28,6 +29,7 @@ from azure_emulator.providers.web import (
     display_location,
     site_id,
     sites_on_plan,
+    validated_config,
 )
 from azure_emulator.providers.web_shapes import site_view
 from azure_emulator.state import JSON, Store, isoformat
@@ -106,6 +108,58 @@ def _seed_config(store: Store, site: JSON, site_config: JSON) -> None:
         }
 
 
+IDENTITY_TYPES = ("None", "SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned")
+USER_ASSIGNED_TYPE = "microsoft.managedidentity/userassignedidentities"
+
+
+def _principal(seed: str) -> str:
+    """An identity's principal and client ids are its own: the same identity on two sites has
+    the same ids (derived from its resource id, as stable as Entra's are)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+
+
+def _identity(raw: Any, site_resource_id: str) -> JSON | None:
+    """The site's managed identity as App Service answers it: the type given, each
+    user-assigned identity with its principal and client ids, a system-assigned one with its
+    principal and tenant. Malformed requests are refused with nothing stored."""
+    if raw is None:
+        return None
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if kind not in IDENTITY_TYPES:
+        raise bad_request(
+            "BadRequest",
+            f"The identity type '{kind}' is not valid. Allowed values: {', '.join(IDENTITY_TYPES)}.",
+            target="identity.type",
+        )
+    user = raw.get("userAssignedIdentities") or {}
+    wants_user = "UserAssigned" in kind
+    if wants_user != bool(user) or not isinstance(user, dict):
+        raise bad_request(
+            "BadRequest",
+            "userAssignedIdentities must name at least one identity exactly when the identity "
+            "type includes UserAssigned.",
+            target="identity.userAssignedIdentities",
+        )
+    for identity_id in user:
+        parts = identity_id.strip("/").split("/")
+        if len(parts) != 8 or "/".join(parts[5:7]).lower() != USER_ASSIGNED_TYPE:
+            raise bad_request(
+                "BadRequest",
+                f"'{identity_id}' is not a user-assigned identity resource id.",
+                target="identity.userAssignedIdentities",
+            )
+    answer: JSON = {"type": kind}
+    if "SystemAssigned" in kind:
+        answer["principalId"] = _principal(site_resource_id.lower())
+        answer["tenantId"] = _principal("tenant")
+    if user:
+        answer["userAssignedIdentities"] = {
+            i: {"principalId": _principal(i.lower()), "clientId": _principal(f"client:{i.lower()}")}
+            for i in user
+        }
+    return answer
+
+
 def _new_site(req: ArmRequest, resource_id: str, body: JSON, plan: JSON) -> JSON:
     p = req.params
     name = p["site"]
@@ -177,7 +231,17 @@ def site_put(req: ArmRequest) -> Response:
             "its plan's region.",
             target="serverFarmId",
         )
+    identity = _identity(body.get("identity"), resource_id)
+    site_config = properties.get("siteConfig")
+    if isinstance(site_config, dict):
+        validated_config(
+            existing or {"properties": {"serverFarmId": plan["id"]}},
+            req.store,
+            {k: v for k, v in site_config.items() if k not in ("appSettings", "connectionStrings")},
+        )
     site = existing if existing is not None else _new_site(req, resource_id, body, plan)
+    if identity is not None:
+        site["identity"] = identity
     if existing is None:
         req.store.put(site)
         config_resource(req.store, site, "web")["properties"] = default_site_config(site["name"])
@@ -188,7 +252,6 @@ def site_put(req: ArmRequest) -> Response:
     for name in WRITABLE:
         if name in properties:
             site["properties"][name] = properties[name]
-    site_config = properties.get("siteConfig")
     if isinstance(site_config, dict):
         _seed_config(req.store, site, site_config)
     req.store.touch()

@@ -89,12 +89,15 @@ def site_create_or_update(
     return site_get(site_id)
 
 
-def site_delete(site_id: str) -> bool:
-    """Delete the site (its plan stays); False if it was already gone."""
+def site_delete(site_id: str, *, with_empty_plan: bool = False) -> bool:
+    """Delete the site (its plan stays unless `with_empty_plan` and no other site is on it);
+    False if it was already gone."""
     client, ref = _site(site_id)
     try:
         with azure_errors():
-            client.web_apps.delete(ref.resource_group, ref.name)
+            client.web_apps.delete(
+                ref.resource_group, ref.name, delete_empty_server_farm=with_empty_plan or None
+            )
     except AzureNotFoundError:
         return False
     return True

@@ -44,9 +44,12 @@ def test_an_admin_drills_one_tenant_from_the_dr_page_and_sees_its_rto_and_rpo(
     page: Page, browser: Browser, browser_context_args, portal_url, assessed, worker, tmp_path
 ):
     shots: Path = tmp_path / "shots"
-    # A drill restores a geo backup: not a tenant ready only through its geo-secondary.
-    ready = DrReadiness.objects.filter(ready=True, geo_backup_at__isnull=False).select_related(
-        "tenant"
+    # A drill restores a geo backup: not a tenant ready only through its geo-secondary; and one
+    # with a standby (a drill of the tenant without one would leave the standby it makes).
+    ready = (
+        DrReadiness.objects.filter(ready=True, geo_backup_at__isnull=False)
+        .exclude(standby_site_id="")
+        .select_related("tenant")
     )
     slug = ready.order_by("tenant__dr_tier", "tenant__slug")[0].tenant.slug
 

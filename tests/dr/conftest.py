@@ -81,3 +81,24 @@ def away_by_link(
     from tests.dr.repatriation_fleet import replicated
 
     yield from _away(azure_emulator, settings, admin_user, replicated(azure_emulator))
+
+
+def standby_remove(recipe: Any) -> None:
+    """Delete a standby site (and its plan, left empty) a test made from a recipe: the session's
+    emulator is shared, and later tests expect the seeded tenant without a standby to have none."""
+    from portal.azure import sites
+
+    sites.site_delete(recipe.site_id, with_empty_plan=True)
+
+
+def unpaired(emulator: RunningEmulator, fleet: list[Tenant]) -> Tenant:
+    """A tenant made not DR ready by the catalogue alone (its paired server blanked): every
+    seeded tenant is ready now (the one without a standby on its recorded configuration, those
+    with locally redundant backups by their geo-secondary). Re-run readiness afterwards."""
+    skip = {t["slug"] for t in emulator.tenants if t.get("geo_secondary_database_id")}
+    skip |= {t["slug"] for t in emulator.tenants if not t["seeded_issues"]}
+    skip |= {t["slug"] for t in emulator.tenants if "no_standby_site" in t["seeded_issues"]}
+    tenant = next(t for t in fleet if t.slug not in skip)
+    Tenant.objects.filter(pk=tenant.pk).update(geo_sql_server_id="")
+    tenant.refresh_from_db()
+    return tenant

@@ -14,11 +14,13 @@ from django.urls import reverse
 from dr.drills import DRILL, DRILL_SET, DrillRefusedError, drill_request
 from dr.models import DrDrill, DrReadiness
 from dr.services import readiness_refresh
+from dr.standby import StandbyRecipe
 from monitoring.models import RefreshRun
 from monitoring.services import fleet_refresh
 from operations.models import Operation
 from portal import roles
 from portal.azure import sites, sql, web
+from tests.dr.conftest import standby_remove, unpaired
 from tests.drive import approve, drive
 from tests.factories import UserFactory
 from tests.monitoring.conftest import seeded
@@ -39,7 +41,10 @@ def assessed(azure_emulator, fleet, control):
 
 
 def ready_tenants(fleet):
-    ready = {r.tenant_id for r in DrReadiness.objects.filter(ready=True)}
+    """Ready tenants with a standby site (the one without has its standby made by its drill)."""
+    ready = {
+        r.tenant_id for r in DrReadiness.objects.filter(ready=True).exclude(standby_site_id="")
+    }
     return [t for t in fleet if t.pk in ready]
 
 
@@ -98,15 +103,15 @@ def test_a_drill_measures_rto_and_rpo_puts_the_standby_back_and_tears_down_after
 def test_a_tenant_that_is_not_dr_ready_is_refused_and_nothing_is_created(
     azure_emulator, assessed, support
 ):
-    without = seeded(azure_emulator, "no_standby_site")
-    tenant = next(t for t in assessed if t.slug == without["slug"])
+    tenant = unpaired(azure_emulator, assessed)
+    readiness_refresh()
     marker = request_marker(azure_emulator)
 
     with pytest.raises(DrillRefusedError) as refused:
         drill_request(tenants=[tenant], user=support, reason="drill")
 
     assert "is not DR ready" in refused.value.message
-    assert "No standby App Service site" in refused.value.message
+    assert "names no paired SQL server" in refused.value.message
     assert not Operation.objects.exists()
     assert writes_since(azure_emulator, marker) == 0
 
@@ -179,13 +184,14 @@ def test_the_pages_show_the_last_drill_and_only_staff_who_restore_may_request_on
 
 
 def test_the_command_refuses_a_tenant_that_is_not_ready_in_words(azure_emulator, assessed, support):
-    without = seeded(azure_emulator, "no_standby_site")
+    without = unpaired(azure_emulator, assessed)
+    readiness_refresh()
 
     with pytest.raises(CommandError, match="is not DR ready"):
         call_command(
             "dr_drill",
             "--tenant",
-            without["slug"],
+            without.slug,
             "--requested-by",
             support.username,
             "--reason",
@@ -222,3 +228,28 @@ def test_the_drill_step_leaves_a_standby_started_since_the_request_alone(
     assert operation.steps.get(key="restore").state == "skipped"
     assert still_running
     assert "Production was not touched" in operation.outcome
+
+
+def test_a_tenant_without_a_standby_is_drilled_on_one_made_from_its_primarys_configuration(
+    azure_emulator, assessed, support
+):
+    without = seeded(azure_emulator, "no_standby_site")
+    tenant = next(t for t in assessed if t.slug == without["slug"])
+    recipe = StandbyRecipe(**DrReadiness.objects.get(tenant=tenant).standby_recipe)
+    try:
+        operation = drill_request(tenants=[tenant], user=support, reason="drill")
+        drive(operation, seconds=180)
+
+        assert operation.state == Operation.State.SUCCEEDED, operation.error_message
+        made = web.site_get(recipe.site_id)
+        # Made stopped, drilled, stopped again: a standby waiting for the next failover.
+        assert made.state == "Stopped" and made.location == "Australia Southeast"
+        assert made.server_farm_id.lower() == recipe.plan_id.lower()
+        assert sites.app_settings_get(recipe.site_id) == recipe.parts().app_settings
+        assert "Created the stopped standby" in operation.steps.get(key="standby").message
+        # The next readiness finds it as the tenant's standby and forgets the recipe.
+        readiness_refresh()
+        row = DrReadiness.objects.get(tenant=tenant)
+        assert row.standby_site_id.lower() == recipe.site_id.lower() and row.standby_recipe == {}
+    finally:
+        standby_remove(recipe)

@@ -13,6 +13,7 @@ from backups.services import RestoreRequest, restore_plan
 from dr.failover import tier_progress
 from operations.models import Operation
 from portal import roles
+from portal.azure import sites
 from portal.models import AuditEvent
 from tenants.models import Tenant
 from tests.dr.failover_fleet import (
@@ -42,15 +43,23 @@ def down(azure_emulator, fleet, control, settings):
 def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_reported(
     down, client
 ):
-    unready = seeded(down, "no_standby_site")["slug"]
+    # No standby site: one is made from the primary's configuration recorded by readiness.
+    made_here = seeded(down, "no_standby_site")["slug"]
     # Tenants whose database Azure already replicates to the paired server (those with locally
     # redundant backups among them: no geo backup to restore from) fail over their link.
     by_link = {
         t["slug"]: t["geo_secondary_database_id"].lower()
         for t in down.tenants
-        if t.get("geo_secondary_database_id") and t["slug"] != unready
+        if t.get("geo_secondary_database_id")
     }
     assert seeded(down, "backup_local")["slug"] in by_link
+    # One tenant's standby site is deleted after readiness saw it: its failover fails.
+    unready = next(
+        t.slug
+        for t in Tenant.objects.select_related("dr_readiness").order_by("slug")
+        if t.slug not in by_link and t.dr_readiness.standby_site_id
+    )
+    sites.site_delete(Tenant.objects.get(slug=unready).dr_readiness.standby_site_id)
     before = geo_restores_begun(down)
     parent = declared_and_approved()
     drive(parent, seconds=180)
@@ -67,9 +76,9 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     assert [c.tenant.dr_tier for c in children] == sorted(c.tenant.dr_tier for c in children)
     failed = [c for c in children if c.state == Operation.State.FAILED]
     # Each failure says why; the rest of the fleet went on.
-    assert {c.subject_id: c.error_code for c in failed} == {unready: "NotReadyForFailover"}
+    assert {c.subject_id: c.error_code for c in failed} == {unready: "ResourceNotFound"}
     reasons = {c.subject_id: c.error_message for c in failed}
-    assert "no standby site" in reasons[unready]
+    assert "app-" in reasons[unready]
 
     keys_kept = 0
     for child in children:
@@ -103,12 +112,26 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
         assert site["properties"]["state"] == "Running"
         assert AuditEvent.objects.filter(action="tenant.relocated", tenant=tenant.slug).exists()
 
+    # The standby made during the outage: beside the paired server (the tenant's own resource
+    # group lives in the downed region), on its own plan of the primary's SKU, running now.
+    made = Tenant.objects.get(slug=made_here)
+    recipe = made.dr_readiness.standby_recipe
+    assert made.active.site_id == recipe["site_id"]
+    paired_group = made.geo_sql_server_id.split("/providers/")[0].lower()
+    assert made.active.site_id.lower().startswith(paired_group)
+    plan = emulator_resource(down, recipe["plan_id"])
+    assert plan["sku"]["name"] == recipe["blueprint"]["plan_sku_name"]
+    assert plan["location"] == "Australia Southeast"
+    site = emulator_resource(down, made.active.site_id)
+    assert site["properties"]["httpsOnly"] is True
+    assert site["tags"]["fleetwise-role"] == "standby"
+
     assert keys_kept, "at least one tenant with its own key was failed over"
 
-    # One geo-restore per tenant restored, none for those failed over by their link (nor for
-    # the tenant not failed over).
+    # One geo-restore per tenant restored, none for those failed over by their link (the
+    # tenant whose standby vanished was restored before it failed).
     begun = geo_restores_begun(down) - before
-    assert sorted(begun.values()) == [1] * (len(children) - 1 - len(by_link))
+    assert sorted(begun.values()) == [1] * (len(children) - len(by_link))
     assert not set(begun) & set(by_link.values())
 
     tiers = {row["tier"]: row for row in tier_progress(parent)}

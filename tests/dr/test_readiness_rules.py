@@ -65,6 +65,14 @@ def test_no_standby_site_is_a_gap_saying_how_to_make_one():
     ]
 
 
+def test_a_recorded_recipe_stands_in_for_a_missing_standby_site():
+    recipe = {"site_id": "/sites/app-acme-ase", "recorded_at": NOW.isoformat()}
+    verdict = assess(
+        replace(READY, standby_site_id="", standby_state="", standby_recipe=recipe), NOW
+    )
+    assert verdict.ready and verdict.gaps == []
+
+
 def test_a_key_missing_on_the_paired_server_is_a_gap_and_read_errors_are_gaps_too():
     verdict = assess(
         replace(

@@ -4,6 +4,7 @@ with the posture check "DR ready", and shown on the DR page, the tenant page and
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -13,10 +14,13 @@ from django.urls import reverse
 from dr.collect import PairedServer, _key
 from dr.models import DrReadiness
 from dr.services import readiness_refresh
+from dr.standby import StandbyRecipe
 from monitoring.models import PostureCheck, RefreshRun, TenantHealth
 from monitoring.services import fleet_refresh
 from portal.azure import dr as azure_dr
+from portal.azure import sites
 from portal.models import AuditEvent
+from tests.dr.conftest import unpaired
 from tests.monitoring.conftest import compliant, seeded
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -71,19 +75,67 @@ def test_a_database_level_key_is_recorded_with_its_identities_and_a_server_key_i
     assert own, "the seeded fleet has tenants with their own key"
 
 
-def test_the_tenant_without_a_standby_site_has_exactly_that_gap(azure_emulator, assessed):
+def test_a_tenant_without_a_standby_is_ready_with_the_primarys_configuration_recorded(
+    azure_emulator, assessed
+):
     tenant = seeded(azure_emulator, "no_standby_site")
     row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+    resources = azure_emulator.control("GET", "state")["resources"]
+    plan = resources[tenant["plan_id"].lower()]
+    web_config = resources[f"{tenant['site_id']}/config/web".lower()]["properties"]
 
-    assert not row.ready
-    assert any(gap.startswith("No standby App Service site") for gap in row.gaps)
-    check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
-    assert not check.passed and "No standby App Service site" in check.actual
-    health = TenantHealth.objects.get(tenant__slug=tenant["slug"])
-    assert (
-        health.posture_failures
-        == PostureCheck.objects.filter(tenant__slug=tenant["slug"], passed=False).count()
+    assert row.ready, row.gaps
+    assert row.standby_site_id == "" and row.standby_recipe_at is not None
+    assert abs((row.standby_recipe_at - row.checked_at).total_seconds()) < 60
+    recipe = StandbyRecipe(**row.standby_recipe)
+    paired_group = tenant["geo_server_id"].split("/providers/")[0]
+    assert recipe.site_id == (
+        f"{paired_group}/providers/Microsoft.Web/sites/{tenant['site_name']}-ase"
     )
+    assert recipe.plan_id.endswith(f"/serverfarms/{plan['name']}-ase")
+    made = recipe.parts()
+    assert (made.plan_sku_name, made.plan_sku_tier) == (plan["sku"]["name"], plan["sku"]["tier"])
+    assert made.https_only is True and made.kind == "app,linux"
+    for name, key in (
+        ("min_tls_version", "minTlsVersion"),
+        ("ftps_state", "ftpsState"),
+        ("linux_fx_version", "linuxFxVersion"),
+        ("health_check_path", "healthCheckPath"),
+    ):
+        assert made.config[name] == web_config[key]
+    assert made.tags["fleetwise-tenant"] == tenant["slug"]
+    # Plain settings are kept; the Application Insights connection string carries a key.
+    assert made.app_settings["FLEETWISE_TENANT"] == tenant["slug"]
+    assert row.standby_left_out == ["APPLICATIONINSIGHTS_CONNECTION_STRING"]
+    assert "InstrumentationKey" not in str(row.standby_recipe)
+    check = PostureCheck.objects.get(tenant__slug=tenant["slug"], check_name="dr_ready")
+    assert check.passed
+
+
+def test_a_recipe_keeps_key_vault_references_and_identities_but_never_a_plain_secret(
+    azure_emulator, fleet, control
+):
+    tenant = seeded(azure_emulator, "no_standby_site")
+    site_id = tenant["site_id"]
+    settings_before = sites.app_settings_get(site_id)
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/api/)"
+    sites.app_settings_set(
+        site_id,
+        {**settings_before, "API_KEY": reference, "DB_PASSWORD": "hunter2", "REGION": "aue"},
+    )
+    try:
+        fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
+        readiness_refresh()
+    finally:
+        sites.app_settings_set(site_id, settings_before)
+    row = DrReadiness.objects.get(tenant__slug=tenant["slug"])
+
+    kept = row.standby_recipe["blueprint"]["app_settings"]
+    assert kept["API_KEY"] == reference and kept["REGION"] == "aue"
+    assert "DB_PASSWORD" not in kept and "hunter2" not in str(row.standby_recipe)
+    assert row.standby_left_out == ["APPLICATIONINSIGHTS_CONNECTION_STRING", "DB_PASSWORD"]
+    # The reference resolves with the site's own identity, which a new site does not share.
+    assert any("system-assigned identity" in note for note in row.standby_recipe["notes"])
 
 
 def test_locally_redundant_backups_with_a_geo_secondary_are_ready_by_its_replication_link(
@@ -153,36 +205,49 @@ def test_the_refresh_is_audited_and_costs_lists_not_calls_per_tenant(assessed, f
 
 
 def test_the_command_prints_the_count_and_the_gaps(azure_emulator, fleet, control):
+    missing = unpaired(azure_emulator, fleet)
     fleet_refresh(kind=RefreshRun.Kind.BACKUPS)
     out = StringIO()
     call_command("dr_readiness", "--gaps", stdout=out)
     text = out.getvalue()
     assert "tenants DR ready" in text
-    assert (
-        f"{seeded(azure_emulator, 'no_standby_site')['slug']}: No standby App Service site" in text
-    )
+    assert f"{missing.slug}: The catalogue names no paired SQL server" in text
 
 
-def test_pages_show_readiness_by_tier_with_gaps_in_words(azure_emulator, assessed, admin_client):
-    missing = seeded(azure_emulator, "no_standby_site")["slug"]
+def test_pages_show_readiness_by_tier_with_gaps_in_words(
+    azure_emulator, assessed, admin_client, fleet
+):
+    missing = unpaired(azure_emulator, fleet).slug
+    readiness_refresh()
     page = admin_client.get(reverse("dr:readiness"), {"show": "gaps"}).content.decode()
     assert f'data-tenant="{missing}" data-ready="no"' in page
-    assert "No standby App Service site in Australia Southeast" in page
+    assert "The catalogue names no paired SQL server in Australia Southeast." in page
     assert f'data-tenant="{compliant(azure_emulator)["slug"]}"' not in page
 
     tenant_page = admin_client.get(reverse("tenants:detail", args=[missing])).content.decode()
     assert 'id="dr-ready">Gaps' in tenant_page
-    assert "No standby App Service site" in tenant_page
+    assert "The catalogue names no paired SQL server" in tenant_page
+
+    # A tenant without a standby is ready and says how its standby will come about.
+    recipe_only = seeded(azure_emulator, "no_standby_site")["slug"]
+    everyone = admin_client.get(reverse("dr:readiness")).content.decode()
+    assert f'data-tenant="{recipe_only}" data-ready="yes"' in everyone
+    assert "created at failover from the primary's configuration (recorded" in everyone
+    tenant_page = admin_client.get(reverse("tenants:detail", args=[recipe_only])).content.decode()
+    assert "not copied, as they look like secrets: APPLICATIONINSIGHTS_CONNECTION_STRING" in (
+        tenant_page
+    )
 
     dashboard = admin_client.get(reverse("admin:index")).content.decode()
     assert 'class="dr-cell"' in dashboard and 'class="dr-ready">Ready<' in dashboard
-    assert "1 gap" in dashboard
+    assert re.search(r"\d gaps?<", dashboard)
 
 
 def test_a_posture_refresh_keeps_dr_ready_for_assessed_tenants_and_counts_it(
     azure_emulator, assessed, fleet
 ):
-    missing = seeded(azure_emulator, "no_standby_site")["slug"]
+    missing = unpaired(azure_emulator, fleet).slug
+    readiness_refresh()
     fleet_refresh(kind=RefreshRun.Kind.POSTURE, tenants=fleet)
 
     check = PostureCheck.objects.get(tenant__slug=missing, check_name="dr_ready")

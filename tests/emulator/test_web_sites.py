@@ -11,11 +11,13 @@ from azure.mgmt.web.models import (
     ConnectionStringDictionary,
     ConnStringInfo,
     ConnStringValueTypePair,
+    ManagedServiceIdentity,
     NameValuePair,
     Site,
     SiteConfig,
     SiteProperties,
     StringDictionary,
+    UserAssignedIdentity,
 )
 
 from tests.emulator import provider_clients as clients
@@ -190,3 +192,86 @@ def test_an_app_whose_connection_string_names_a_missing_database_fails_its_healt
     assert missing.availability_state == "Degraded"
     assert f"cannot open its database db-that-is-not-there on {server}" in missing.summary
     assert present.availability_state == "Available"
+
+
+IDENTITY = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-fleetwise-security"
+    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-fleetwise-app"
+)
+
+
+def test_a_site_created_with_a_user_assigned_identity_and_security_settings_keeps_them(
+    client, tenant, new_site
+):
+    group = tenant["resource_group"]
+    body = _site(tenant, min_tls_version="1.2", ftps_state="Disabled", http20_enabled=True)
+    body.kind = "app,linux"
+    body.https_only = True
+    body.identity = ManagedServiceIdentity(
+        type="UserAssigned", user_assigned_identities={IDENTITY: UserAssignedIdentity()}
+    )
+
+    made = client.web_apps.begin_create_or_update(group, new_site, body).result()
+
+    assert made.https_only is True and made.kind == "app,linux"
+    assigned = made.identity.user_assigned_identities
+    assert list(assigned) == [IDENTITY]
+    # App Service answers each identity's principal and client ids; they are the identity's own.
+    assert assigned[IDENTITY].principal_id and assigned[IDENTITY].client_id
+    again = client.web_apps.get(group, new_site).identity.user_assigned_identities[IDENTITY]
+    assert again.principal_id == assigned[IDENTITY].principal_id
+    config = client.web_apps.get_configuration(group, new_site)
+    assert (config.min_tls_version, config.ftps_state, config.http20_enabled) == (
+        "1.2",
+        "Disabled",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("identity", "config", "words"),
+    [
+        ({"type": "UserAssigned"}, {}, "userAssignedIdentities"),
+        ({"type": "UserAssigned", "userAssignedIdentities": {"/not/an/identity": {}}}, {}, "not a"),
+        ({"type": "Magic"}, {}, "identity type 'Magic'"),
+        (None, {"minTlsVersion": "0.9"}, "minTlsVersion"),
+    ],
+)
+def test_a_bad_identity_or_site_config_is_refused_and_creates_nothing(
+    emulator, tenant, new_site, identity, config, words
+):
+    site_id = f"{tenant['resource_group_id']}/providers/Microsoft.Web/sites/{new_site}"
+    body = {
+        "location": "Australia Southeast",
+        "properties": {"serverFarmId": tenant["standby_plan_id"], "siteConfig": config},
+    }
+    if identity is not None:
+        body["identity"] = identity
+    url = f"{emulator.arm_endpoint}{site_id}?api-version=2025-05-01"
+    answer = clients.raw(emulator, "PUT", url, json=body)
+
+    assert answer.status_code == 400 and words in answer.text
+    assert clients.raw(emulator, "GET", url).status_code == 404
+
+
+def test_during_an_outage_a_site_can_be_made_only_in_a_group_outside_the_downed_region(
+    emulator, client, tenant, new_site
+):
+    # Resource Manager keeps a group's metadata in the group's region: the tenant's group is in
+    # Australia East, the paired SQL server's group in Australia Southeast.
+    paired_group = tenant["geo_server_id"].split("/")[4]
+    emulator.control("POST", "faults/outage", {"region": "australiaeast", "active": True})
+    try:
+        with pytest.raises(HttpResponseError) as refused:
+            client.web_apps.begin_create_or_update(
+                tenant["resource_group"], new_site, _site(tenant)
+            ).result()
+        made = client.web_apps.begin_create_or_update(
+            paired_group, new_site, _site(tenant)
+        ).result()
+    finally:
+        emulator.control("DELETE", "faults")
+    client.web_apps.delete(paired_group, new_site)
+
+    assert refused.value.status_code == 503
+    assert made.location == "Australia Southeast"
