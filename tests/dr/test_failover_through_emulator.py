@@ -13,7 +13,7 @@ from backups.services import RestoreRequest, restore_plan
 from dr.failover import tier_progress
 from operations.models import Operation
 from portal import roles
-from portal.azure import sites
+from portal.azure import dr as azure_dr
 from portal.models import AuditEvent
 from tenants.models import Tenant
 from tests.dr.failover_fleet import (
@@ -53,13 +53,21 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
         if t.get("geo_secondary_database_id")
     }
     assert seeded(down, "backup_local")["slug"] in by_link
-    # One tenant's standby site is deleted after readiness saw it: its failover fails.
-    unready = next(
-        t.slug
+    # One tenant's target name is taken on the paired server by a restore someone else began:
+    # its failover is refused, the rest go on.
+    victim = next(
+        t
         for t in Tenant.objects.select_related("dr_readiness").order_by("slug")
-        if t.slug not in by_link and t.dr_readiness.standby_site_id
+        if t.slug not in by_link and t.slug != made_here
     )
-    sites.site_delete(Tenant.objects.get(slug=unready).dr_readiness.standby_site_id)
+    unready = victim.slug
+    azure_dr.geo_restore_begin(
+        recoverable=azure_dr.recoverable_database(victim.sql_server_id, victim.database_name),
+        target_id=f"{victim.geo_sql_server_id}/databases/{victim.database_name}",
+        location="australiasoutheast",
+        elastic_pool_id=None,
+        tags={"fleetwise-role": "someone-else"},
+    )
     before = geo_restores_begun(down)
     parent = declared_and_approved()
     drive(parent, seconds=180)
@@ -76,9 +84,9 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
     assert [c.tenant.dr_tier for c in children] == sorted(c.tenant.dr_tier for c in children)
     failed = [c for c in children if c.state == Operation.State.FAILED]
     # Each failure says why; the rest of the fleet went on.
-    assert {c.subject_id: c.error_code for c in failed} == {unready: "ResourceNotFound"}
+    assert {c.subject_id: c.error_code for c in failed} == {unready: "TargetExists"}
     reasons = {c.subject_id: c.error_message for c in failed}
-    assert "app-" in reasons[unready]
+    assert "was not made by this failover" in reasons[unready]
 
     keys_kept = 0
     for child in children:
@@ -128,10 +136,10 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
 
     assert keys_kept, "at least one tenant with its own key was failed over"
 
-    # One geo-restore per tenant restored, none for those failed over by their link (the
-    # tenant whose standby vanished was restored before it failed).
+    # One geo-restore per tenant restored, none for those failed over by their link nor for
+    # the tenant refused.
     begun = geo_restores_begun(down) - before
-    assert sorted(begun.values()) == [1] * (len(children) - len(by_link))
+    assert sorted(begun.values()) == [1] * (len(children) - 1 - len(by_link))
     assert not set(begun) & set(by_link.values())
 
     tiers = {row["tier"]: row for row in tier_progress(parent)}
@@ -141,7 +149,7 @@ def test_every_ready_tenant_comes_up_in_australia_southeast_and_each_failure_is_
 
     client.force_login(parent.requested_by)
     page = client.get(f"/dr/failover/{parent.pk}/").content.decode()
-    assert "NotReadyForFailover" in page and unready in page
+    assert "TargetExists" in page and unready in page
     moved = next(c.tenant for c in children if c.state == Operation.State.SUCCEEDED)
     tenant_page = client.get(f"/fleet/{moved.slug}/").content.decode()
     assert 'id="runs-away"' in tenant_page and "Runs in australiasoutheast" in tenant_page
