@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
-PARTS = ("dashboard", "search", "audit", "refresh", "restore", "failover", "engine")
+PARTS = (
+    "dashboard", "search", "audit", "refresh", "restore", "repatriation", "failover", "engine",
+)  # fmt: skip
 # The region failover fails the whole benchmark fleet over twice; on 2 cores that takes about
 # 15 minutes at 300 tenants and over an hour per way at 2,000 (docs/dr.md), so `make bench`
 # leaves it out: `python -m bench --only failover --tenants 300` measures it on its own.
@@ -215,6 +217,10 @@ def main() -> int:
             results.extend(fleet_refresh.measure(emulator))
         if "restore" in only:
             results.append(restore_plan_figure())
+        if "repatriation" in only:
+            from bench import dr_repatriation
+
+            results.extend(dr_repatriation.measure(emulator))
         if "failover" in only:
             # Last against the emulator: it fails the whole fleet over (twice).
             from bench import dr_failover
