@@ -14,6 +14,7 @@ from keys.rules import LtrBackupTaken, VersionUse, backup_needs
 from portal.azure import keyvault, sql, tde
 from portal.azure.errors import AzureError
 from tenants.models import Tenant
+from tenants.selectors import active_copy, tenants_on_server
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +31,25 @@ def _uses(dates: list[tuple[str, datetime | None]]) -> list[VersionUse]:
 
 
 def _level_and_uses(tenant: Tenant) -> tuple[str, str, list[VersionUse], bool]:
-    database = sql.database_get(tenant.database_id)
+    """Read from the copy the tenant runs on now (the paired server's after a failover)."""
+    active = active_copy(tenant)
+    database = sql.database_get(active.database_id)
     geo = database.backup_storage_redundancy in ("Geo", "GeoZone")
     if database.encryption_protector:
-        keys = sql.database_keys(tenant.database_id)
+        keys = sql.database_keys(active.database_id)
         return (
             "database",
             database.encryption_protector,
             _uses([(k.uri, k.creation_date) for k in keys]),
             geo,
         )
-    protector = sql.encryption_protector(tenant.sql_server_id)
+    protector = sql.encryption_protector(active.sql_server_id)
     if protector.server_key_type != "AzureKeyVault" or not protector.uri:
         return "service-managed", "", [], geo
     _, name = keyvault.key_reference(protector.uri)
     server_keys = [
         k
-        for k in sql.server_keys(tenant.sql_server_id)
+        for k in sql.server_keys(active.sql_server_id)
         if k.uri and keyvault.key_reference(k.uri)[1].lower() == name.lower()
     ]
     return (
@@ -68,7 +71,7 @@ def key_inventory_collect(tenant: Tenant) -> KeyInventory:
         if level != "service-managed":
             ltr = [
                 LtrBackupTaken(b.backup_time, b.expiration_time)
-                for b in sql.long_term_retention_backups(tenant.database_id)
+                for b in sql.long_term_retention_backups(active_copy(tenant).database_id)
                 if b.expiration_time is not None
             ]
             needs = backup_needs(
@@ -101,12 +104,12 @@ def key_inventory_collect(tenant: Tenant) -> KeyInventory:
             ) + (f", versions expire after {policy.expiry}" if policy.expiry else "")
             if level == "server":
                 covers = sorted(
-                    Tenant.objects.filter(sql_server_id__iexact=tenant.sql_server_id).values_list(
+                    tenants_on_server(active_copy(tenant).sql_server_id).values_list(
                         "slug", flat=True
                     )
                 )
         auto = (
-            sql.encryption_protector(tenant.sql_server_id).auto_rotation_enabled
+            sql.encryption_protector(active_copy(tenant).sql_server_id).auto_rotation_enabled
             if level == "server"
             else False
         )

@@ -30,14 +30,16 @@ from portal.azure import sql, tde
 from portal.models import AuditEvent
 from portal.roles import ROTATE_KEY
 from tenants.models import Tenant
+from tenants.selectors import active_copy, tenants_on_server
 
 
 def key_level(tenant: Tenant) -> str:
     """Where the tenant's key protects it, as Azure says now: its own database-level key, or
-    its server's protector. Refuses a tenant with a service-managed key."""
-    if sql.database_get(tenant.database_id).encryption_protector:
+    its server's protector, on the copy it runs on now. Refuses a service-managed key."""
+    active = active_copy(tenant)
+    if sql.database_get(active.database_id).encryption_protector:
         return DATABASE_LEVEL
-    if sql.encryption_protector(tenant.sql_server_id).server_key_type == "AzureKeyVault":
+    if sql.encryption_protector(active.sql_server_id).server_key_type == "AzureKeyVault":
         return SERVER_LEVEL
     raise OperationRefusedError(
         f"{tenant.display_name} has a service-managed TDE key: there is no key of ours to rotate."
@@ -45,7 +47,15 @@ def key_level(tenant: Tenant) -> str:
 
 
 def _server_tenants(server_id: str) -> list[Tenant]:
-    return list(Tenant.objects.filter(sql_server_id__iexact=server_id).order_by("slug"))
+    return list(tenants_on_server(server_id).order_by("slug"))
+
+
+def _partner_server_id(tenant: Tenant) -> str:
+    """The server a new key version must also reach: the paired server at home (geo
+    secondaries, geo-restores); the home server while away (the copy goes back there)."""
+    if tenant.active.at_home:
+        return tenant.geo_sql_server_id or ""
+    return tenant.sql_server_id
 
 
 def rotation_for(
@@ -55,13 +65,14 @@ def rotation_for(
     `tenant`'s key at `level`."""
     if not tenant.key_vault_key_id:
         raise OperationRefusedError(f"{tenant.display_name} has no Key Vault key in the catalogue.")
+    active = active_copy(tenant)
     if level == DATABASE_LEVEL:
         parameters = KeyRotationParameters(
             level=DATABASE_LEVEL,
             key_id=tenant.key_vault_key_id,
-            server_id=tenant.sql_server_id,
-            database_id=tenant.database_id,
-            geo_server_id=tenant.geo_sql_server_id or "",
+            server_id=active.sql_server_id,
+            database_id=active.database_id,
+            geo_server_id=_partner_server_id(tenant),
             tenant_slugs=(tenant.slug,),
         )
         return (
@@ -69,17 +80,17 @@ def rotation_for(
             parameters,
             tenant,
         )
-    covered = _server_tenants(tenant.sql_server_id)
+    covered = _server_tenants(active.sql_server_id)
     parameters = KeyRotationParameters(
         level=SERVER_LEVEL,
         key_id=tenant.key_vault_key_id,
-        server_id=tenant.sql_server_id,
-        geo_server_id=tenant.geo_sql_server_id or "",
+        server_id=active.sql_server_id,
+        geo_server_id=_partner_server_id(tenant),
         tenant_slugs=tuple(t.slug for t in covered),
     )
-    server_name = tenant.sql_server_id.rstrip("/").rsplit("/", 1)[-1]
+    server_name = active.server_name
     label = f"{server_name} (server key: {', '.join(parameters.tenant_slugs)})"
-    return Subject(Operation.Subject.SQL_SERVER, tenant.sql_server_id, label), parameters, None
+    return Subject(Operation.Subject.SQL_SERVER, active.sql_server_id, label), parameters, None
 
 
 def key_rotation_request(

@@ -19,8 +19,7 @@ from portal.pages import render_page
 from portal.roles import SCALE_TENANT
 from scaling.confirmation import PlanFlow, plan_confirmed, plan_shown
 from scaling.services import ScalingPlan, pool_scale_plan, pool_scale_request, scaling_limits
-from tenants.models import Tenant
-from tenants.selectors import sees_every_tenant
+from tenants.selectors import sees_every_tenant, tenants_in_pool
 
 SALT = "scaling.pool-confirm"
 
@@ -73,7 +72,7 @@ def _plan(pool: PoolSnapshot, data: dict[str, Any]) -> ScalingPlan:
 
 def _flow(request: HttpRequest, pool: PoolSnapshot) -> PlanFlow:
     def page(context: dict[str, Any], status: int) -> HttpResponse:
-        tenants = Tenant.objects.filter(elastic_pool_id__iexact=pool.pool_id).order_by("slug")
+        tenants = tenants_in_pool(pool.pool_id).order_by("slug")
         return render_page(
             request,
             "scaling/pool_scale.html",

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from operations.kinds import Subject
 from operations.models import Operation
 from operations.services import OperationRefusedError, operation_request
-from portal.azure import scaling, sql
+from portal.azure import scaling, sql, web
 from scaling import rules
 from scaling.kinds import (
     COSTLY,
@@ -27,7 +27,7 @@ from scaling.kinds import (
     sql_same,
 )
 from tenants.models import Tenant
-from tenants.selectors import active_copy
+from tenants.selectors import active_copy, tenants_in_pool, tenants_on_sites
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,20 @@ class ScalingNow:
         return (self.database.elastic_pool_id or "").rstrip("/").rsplit("/", 1)[-1]
 
 
+def active_plan_id(tenant: Tenant) -> str:
+    """The plan of the app the tenant runs on now: its home plan, or after a failover the
+    standby's (one read: the catalogue records the standby site, not its plan)."""
+    active = active_copy(tenant)
+    if active.at_home:
+        return tenant.app_service_plan_id
+    return web.site_get(active.site_id).server_farm_id
+
+
 def _plan_read(tenant: Tenant) -> tuple[scaling.PlanInfo, float | None, float | None, list[Tenant]]:
-    """The tenant's plan as Azure has it (two reads: the plan and its sites), its 24 h CPU and
-    memory peaks (one read each), and every tenant on it."""
-    plan = scaling.plan_get(tenant.app_service_plan_id)
-    sharing = list(Tenant.objects.filter(app_service_plan_id__iexact=plan.id).order_by("slug"))
+    """The plan the tenant runs on now as Azure has it (two reads: the plan and its sites; one
+    more when away), its 24 h CPU and memory peaks (one read each), and every tenant on it."""
+    plan = scaling.plan_get(active_plan_id(tenant))
+    sharing = list(tenants_on_sites(plan.site_ids).order_by("slug"))
     return (
         plan,
         scaling.metric_peak(plan.id, "CpuPercentage"),
@@ -219,7 +228,7 @@ def pool_scale_plan(
     pool = sql.elastic_pool_get(pool_id)
     vcore = _is_vcore(pool.sku_name)
     room = _pool_room(pool)
-    members = Tenant.objects.filter(elastic_pool_id__iexact=pool.id).order_by("slug")
+    members = tenants_in_pool(pool.id).order_by("slug")
     target_max = (
         per_database_max
         if per_database_max is not None

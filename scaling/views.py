@@ -28,22 +28,20 @@ from scaling.services import (
     scaling_now,
 )
 from tenants.models import Tenant
-from tenants.selectors import tenant_for_user
+from tenants.selectors import active_copy, tenant_for_user, tenants_on_server
 
 SALT = "scaling.confirm"
 
 
 def _pools_beside(tenant: Tenant) -> list[tuple[str, str]]:
-    pools = (
-        Tenant.objects.filter(sql_server_id__iexact=tenant.sql_server_id)
-        .exclude(elastic_pool_id="")
-        .values_list("elastic_pool_id", flat=True)
-        .distinct()
-    )
+    """The other pools the catalogue knows on the server the tenant's database is on now (the
+    paired server's after a failover): where the tenants on that server run."""
+    active = active_copy(tenant)
+    pools = {t.active.elastic_pool_id for t in tenants_on_server(active.sql_server_id)}
     return sorted(
         (p, p.rstrip("/").rsplit("/", 1)[-1])
-        for p in set(pools)
-        if p.lower() != tenant.elastic_pool_id.lower()
+        for p in pools
+        if p and p.lower() != active.elastic_pool_id.lower()
     )
 
 

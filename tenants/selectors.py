@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from portal.roles import VIEW_TENANT
@@ -44,3 +46,32 @@ def active_copy(tenant: Tenant) -> ActiveCopy:
     """Where the tenant runs now (home, or the paired region after a failover). Restores,
     scaling and health act on this copy, never on the catalogue's home ids directly."""
     return tenant.active
+
+
+# Where tenants run now: at home (no active copy recorded) by the catalogue's home ids, away by
+# their active ids. Scaling and key pages list "who shares this" with these.
+_HOME = Q(active_database_id="")
+
+
+def tenants_on_server(server_id: str) -> QuerySet[Tenant]:
+    """Tenants whose database runs on `server_id` now."""
+    return Tenant.objects.filter(
+        (_HOME & Q(sql_server_id__iexact=server_id)) | Q(active_sql_server_id__iexact=server_id)
+    )
+
+
+def tenants_in_pool(pool_id: str) -> QuerySet[Tenant]:
+    """Tenants whose database is in the elastic pool `pool_id` now."""
+    return Tenant.objects.filter(
+        (_HOME & Q(elastic_pool_id__iexact=pool_id)) | Q(active_elastic_pool_id__iexact=pool_id)
+    )
+
+
+def tenants_on_sites(site_ids: Iterable[str]) -> QuerySet[Tenant]:
+    """Tenants served now by one of `site_ids` (e.g. the sites of an App Service plan)."""
+    match = Q(pk__in=[])
+    for site_id in site_ids:
+        match |= (_HOME & Q(app_service_site_id__iexact=site_id)) | Q(
+            active_site_id__iexact=site_id
+        )
+    return Tenant.objects.filter(match)

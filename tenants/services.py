@@ -36,19 +36,21 @@ def tenant_pool_record(*, tenant: Tenant, elastic_pool_id: str, by: str) -> Tena
     """Record the pool the tenant's database now lives in after an operation moved it, so
     restores, scaling and pages act on the database where it is. `by` names the operation in
     the audit event."""
-    if tenant.elastic_pool_id.lower() == elastic_pool_id.lower():
+    # Away from home the move was of the active copy: its pool is what changed.
+    field = "elastic_pool_id" if tenant.active.at_home else "active_elastic_pool_id"
+    before = getattr(tenant, field)
+    if before.lower() == elastic_pool_id.lower():
         return tenant
-    before = tenant.elastic_pool_id
-    tenant.elastic_pool_id = elastic_pool_id
+    setattr(tenant, field, elastic_pool_id)
     tenant.full_clean()
     with transaction.atomic():
-        tenant.save(update_fields=["elastic_pool_id", "updated_at"])
+        tenant.save(update_fields=[field, "updated_at"])
         audit_record(
             action="tenant.update",
             actor=None,
             actor_name=by,
             tenant=tenant.slug,
-            details={"changed": ["elastic_pool_id"], "from": before, "to": elastic_pool_id},
+            details={"changed": [field], "from": before, "to": elastic_pool_id},
         )
     return tenant
 
