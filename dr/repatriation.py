@@ -215,7 +215,11 @@ def repatriation_request(
     if not user.has_perm(APPROVE_OPERATION):
         raise RepatriationRefusedError("Only admins may bring tenants home.")
     now = timezone.now()
-    if len(tenants) == 1 and (unfinished := unfinished_repatriation(tenants[0])):
+    if (
+        len(tenants) == 1
+        and tenants[0].active.at_home
+        and (unfinished := unfinished_repatriation(tenants[0]))
+    ):
         return _continue(unfinished, user=user, reason=reason, ticket=ticket, enqueue=enqueue)
     planned = [(tenant, repatriation_parameters(tenant, now)) for tenant in tenants]
     try:
