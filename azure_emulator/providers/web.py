@@ -689,6 +689,12 @@ def plan_put(req: ArmRequest) -> Response:
             capacity=sku["capacity"],
             tags=body.get("tags"),
         )
+        # The OS is chosen at creation: kind "linux" with reserved true, else Windows.
+        reserved = (body.get("properties") or {}).get("reserved")
+        plan["properties"]["reserved"] = bool(reserved) if reserved is not None else True
+        plan["kind"] = plan["properties"]["kind"] = str(
+            body.get("kind") or ("linux" if plan["properties"]["reserved"] else "app")
+        )
         plan["properties"]["provisioningState"] = "InProgress"
         plan["properties"]["status"] = "Creating"
         plan["_meta"]["created"] = isoformat(req.store.now())
@@ -737,6 +743,24 @@ def _plan_put_done(emulator: Emulator, row: JSON, succeeded: bool) -> JSON | Non
     plan["properties"]["status"] = "Ready"
     store.touch()
     return _plan_view(store, plan)
+
+
+@router.route("DELETE", PLAN, "app_service_plans.delete")
+def plan_delete(req: ArmRequest) -> Response:
+    """200, or 204 when there was no such plan; a plan with sites on it is refused (409)."""
+    p = req.params
+    plan = req.store.get(plan_id(p["subscription"], p["group"], p["plan"]))
+    if plan is None:
+        return respond(None, 204)
+    if sites_on_plan(req.store, plan["id"]):
+        raise ArmError(
+            409,
+            "Conflict",
+            f"Server farm '{p['plan']}' cannot be deleted because it has web app(s) assigned "
+            "to it.",
+        )
+    req.store.delete(plan["id"])
+    return respond(None, 200)
 
 
 @router.route("GET", PLAN + "/sites", "app_service_plans.list_web_apps")

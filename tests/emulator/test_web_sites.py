@@ -8,6 +8,8 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.web.models import (
+    AppServicePlan,
+    AppServicePlanProperties,
     ConnectionStringDictionary,
     ConnStringInfo,
     ConnStringValueTypePair,
@@ -16,6 +18,7 @@ from azure.mgmt.web.models import (
     Site,
     SiteConfig,
     SiteProperties,
+    SkuDescription,
     StringDictionary,
     UserAssignedIdentity,
 )
@@ -275,3 +278,31 @@ def test_during_an_outage_a_site_can_be_made_only_in_a_group_outside_the_downed_
 
     assert refused.value.status_code == 503
     assert made.location == "Australia Southeast"
+
+
+@pytest.mark.parametrize(("kind", "reserved"), [("linux", True), ("app", False)])
+def test_a_new_plan_keeps_its_os_and_is_deleted_only_once_it_has_no_sites(
+    client, tenant, new_site, kind, reserved
+):
+    group = tenant["geo_server_id"].split("/")[4]
+    name = f"asp-drill-{uuid.uuid4().hex[:8]}"
+    body = AppServicePlan(
+        location="Australia Southeast",
+        kind=kind,
+        sku=SkuDescription(name="P1v3", capacity=1),
+        properties=AppServicePlanProperties(reserved=reserved),
+    )
+    made = client.app_service_plans.begin_create_or_update(group, name, body).result()
+    assert (made.kind, made.properties.reserved) == (kind, reserved)
+    site = _site(tenant)
+    site.properties.server_farm_id = made.id
+    client.web_apps.begin_create_or_update(group, new_site, site).result()
+
+    with pytest.raises(HttpResponseError) as busy:
+        client.app_service_plans.delete(group, name)
+    assert busy.value.status_code == 409
+    client.web_apps.delete(group, new_site)
+    client.app_service_plans.delete(group, name)
+
+    with pytest.raises(ResourceNotFoundError):
+        client.app_service_plans.get(group, name)
