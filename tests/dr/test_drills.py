@@ -19,7 +19,7 @@ from monitoring.models import RefreshRun
 from monitoring.services import fleet_refresh
 from operations.models import Operation
 from portal import roles
-from portal.azure import sites, sql, web
+from portal.azure import site_blueprint, sites, sql, web
 from tests.dr.conftest import standby_remove, unpaired
 from tests.drive import approve, drive
 from tests.factories import UserFactory
@@ -246,6 +246,13 @@ def test_a_tenant_without_a_standby_is_drilled_on_one_made_from_its_primarys_con
         assert made.state == "Stopped" and made.location == "Australia Southeast"
         assert made.server_farm_id.lower() == recipe.plan_id.lower()
         assert sites.app_settings_get(recipe.site_id) == recipe.parts().app_settings
+        # Built as the primary is: its identities, HTTPS only, runtime and security settings.
+        built = site_blueprint.site_blueprint_read(recipe.site_id)
+        wanted = recipe.parts()
+        assert built.identity_ids == wanted.identity_ids
+        assert (built.https_only, built.kind) == (wanted.https_only, wanted.kind)
+        assert built.config == wanted.config
+        assert (built.plan_sku_name, built.plan_kind) == (wanted.plan_sku_name, wanted.plan_kind)
         assert "Created the stopped standby" in operation.steps.get(key="standby").message
         # The next readiness finds it as the tenant's standby and forgets the recipe.
         readiness_refresh()

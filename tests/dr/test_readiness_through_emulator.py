@@ -5,12 +5,14 @@ with the posture check "DR ready", and shown on the DR page, the tenant page and
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from azure_emulator.seed.fleet import IDENTITY_PATH
 from dr.collect import PairedServer, _key
 from dr.models import DrReadiness
 from dr.services import readiness_refresh
@@ -18,7 +20,7 @@ from dr.standby import StandbyRecipe
 from monitoring.models import PostureCheck, RefreshRun, TenantHealth
 from monitoring.services import fleet_refresh
 from portal.azure import dr as azure_dr
-from portal.azure import sites
+from portal.azure import site_blueprint, sites
 from portal.models import AuditEvent
 from tests.dr.conftest import unpaired
 from tests.monitoring.conftest import compliant, seeded
@@ -117,6 +119,17 @@ def test_a_recipe_keeps_key_vault_references_and_identities_but_never_a_plain_se
 ):
     tenant = seeded(azure_emulator, "no_standby_site")
     site_id = tenant["site_id"]
+    # The primary reaches its vault with a user-assigned identity (left on it afterwards: a
+    # standby made later in the session carries it too, which is what it is for).
+    identity = f"/subscriptions/{tenant['subscription_id']}{IDENTITY_PATH}"
+    primary = site_blueprint.site_blueprint_read(site_id)
+    site_blueprint.site_create_from(
+        site_id=site_id,
+        plan_id=tenant["plan_id"],
+        location="Australia East",
+        blueprint=replace(primary, identity_ids=[identity]),
+        tags=primary.tags,
+    )
     settings_before = sites.app_settings_get(site_id)
     reference = "@Microsoft.KeyVault(SecretUri=https://kv-fleet.vault.azure.net/secrets/api/)"
     sites.app_settings_set(
@@ -134,6 +147,7 @@ def test_a_recipe_keeps_key_vault_references_and_identities_but_never_a_plain_se
     assert kept["API_KEY"] == reference and kept["REGION"] == "aue"
     assert "DB_PASSWORD" not in kept and "hunter2" not in str(row.standby_recipe)
     assert row.standby_left_out == ["APPLICATIONINSIGHTS_CONNECTION_STRING", "DB_PASSWORD"]
+    assert row.standby_recipe["blueprint"]["identity_ids"] == [identity]
     # The reference resolves with the site's own identity, which a new site does not share.
     assert any("system-assigned identity" in note for note in row.standby_recipe["notes"])
 
