@@ -15,7 +15,8 @@ def dr_check(readiness: DrReadiness) -> CheckResult:
     return CheckResult(
         DR_CHECK,
         "DR ready: can be brought up in Australia Southeast",
-        "recent geo backup, room in a paired pool, standby site, key usable there",
+        "recent geo backup (or a geo-secondary), room in a paired pool, standby site (or the "
+        "primary's configuration recorded to make one), key usable there",
         actual[:300],
         readiness.ready,
     )

@@ -5,7 +5,8 @@
 - Every tenant gets a stopped standby site ``<site>-ase`` on its own plan ``<plan>-ase`` in
   Australia Southeast, tagged with the tenant and ``fleetwise-role: standby``: a stopped site
   costs only its plan and comes up in seconds. One tenant (chosen by the hook's own random
-  stream, so the rest of the seed is unchanged) has none: the readiness page's seeded gap.
+  stream, so the rest of the seed is unchanged) has none: the portal records its primary's
+  configuration and makes the standby when a failover or drill needs it.
 - Each tenant is given a DR priority tier (about a fifth tier 1, half tier 2, the rest tier 3),
   recorded in the fleet info the demo's catalogue is loaded from.
 
