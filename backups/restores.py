@@ -519,8 +519,8 @@ def _cleanup_plan(operation: Operation) -> list[Step]:
     return [
         Step(
             "check",
-            f"Check {name} is a copy the portal made for this tenant (a restore or a DR drill) "
-            "that is no longer kept",
+            f"Check {name} is a copy the portal made for this tenant that is no longer needed "
+            "(its keep-until date has passed, or the newer copy the tenant runs on is healthy)",
             check_disposable,
         ),
         Step("delete", f"Delete {name}", delete_copy, cancellable=False),
@@ -579,7 +579,7 @@ def register_kinds() -> None:
     register(
         OperationKind(
             name=CLEANUP,
-            label="Delete a copy no longer kept (restore or DR drill)",
+            label="Delete a copy no longer needed (restore, DR drill, failover)",
             permission=APPROVE_OPERATION,
             # Deleting data is never one person's decision.
             needs_approval=lambda: True,
