@@ -149,7 +149,9 @@ def children_counts(parent: Operation, *, planned: int | None = None) -> ChildCo
     refused = len(parent.checkpoint.get("children_refused", []))
     total = planned if planned is not None else int(parent.checkpoint.get("children_planned", 0))
     total = max(total, sum(by_state.values()) + refused)
-    elapsed = timezone.now() - parent.started_at if parent.started_at else None
+    # A finished parent's elapsed time stops at its finish.
+    end = parent.finished_at or timezone.now()
+    elapsed = end - parent.started_at if parent.started_at else None
     done = sum(by_state.get(s, 0) for s in Operation.FINISHED_STATES) + refused
     remaining = _projection(elapsed, done, total)
     return ChildCounts(total, by_state, refused, elapsed, remaining)

@@ -208,6 +208,15 @@ def test_a_parent_starts_children_two_at_a_time_under_its_approval(fleet, enqueu
     assert counts.projected_remaining is not None
 
 
+def test_a_finished_parents_elapsed_time_stops_at_its_finish(fleet):
+    started = timezone.now() - timedelta(hours=2)
+    Operation.objects.filter(pk=fleet.pk).update(
+        state="succeeded", started_at=started, finished_at=started + timedelta(seconds=98)
+    )
+    fleet.refresh_from_db()
+    assert children_counts(fleet).elapsed == timedelta(seconds=98)
+
+
 def test_a_paused_parent_is_not_visited_until_resumed(fleet, admin_user, enqueued):
     assert can_pause(admin_user, fleet)
     operation_pause(operation=fleet, by=admin_user)
