@@ -98,3 +98,26 @@ def test_the_dr_page_lists_tenants_away_and_offers_bring_home_to_admins(
     assert 'id="repatriate-form"' not in page
     client.force_login(admin_user)
     assert 'id="repatriate-form"' in client.get("/dr/").content.decode()
+
+
+def test_the_standby_of_a_tenant_away_says_it_serves_the_tenant_not_its_last_reading(
+    client, admin_user, away
+):
+    """Readiness read the standby Stopped before the failover (and cannot read the primary
+    again while the region is down); the catalogue knows the standby now serves the tenant."""
+    from django.utils import timezone
+
+    from dr.models import DrReadiness
+
+    DrReadiness.objects.create(
+        tenant=away,
+        ready=True,
+        standby_site_id=away.active_site_id,
+        standby_state="Stopped",
+        checked_at=timezone.now(),
+    )
+    client.force_login(admin_user)
+    for url in ("/dr/", "/fleet/acme/"):
+        page = client.get(url).content.decode()
+        assert "serving the tenant</strong> since" in page, url
+        assert "(Stopped)" not in page and ">Stopped<" not in page, url
