@@ -50,6 +50,8 @@ def read_plans(fleet: Fleet) -> SourceResult:
             result.fail(tenants, f"App Service plan list failed: {exc}")
             continue
         for tenant in tenants:
+            if not tenant.app_service_plan_id:
+                continue  # away from home: its standby's plan is not in the catalogue
             plan = plans.get(tenant.app_service_plan_id.lower())
             if plan is None:
                 result.fail([tenant], "The App Service plan was not found in its subscription.")

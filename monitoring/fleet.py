@@ -5,9 +5,10 @@ ARM ids are case-insensitive and lists may change their casing, so every index i
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from tenants.models import Tenant
 
@@ -30,11 +31,39 @@ class SourceResult:
             self.updates.pop(tenant.pk, None)
 
 
+def watched(tenant: Tenant) -> Tenant:
+    """The tenant as monitoring reads it: the copy it runs on now.
+
+    A tenant failed over to Australia Southeast is watched there — its standby site, the copy of
+    its database, that copy's pool and server, that region's metrics — not at home, whose stale
+    database no customer uses. The result is an in-memory copy that refuses to be saved (the
+    catalogue's home resources never change here). The standby's App Service plan is not in the
+    catalogue, so its plan fields are not read while the tenant is away.
+    """
+    active = tenant.active
+    if active.at_home:
+        return tenant
+    twin = copy.copy(tenant)
+    twin.region = active.region
+    twin.sql_server_id = active.sql_server_id
+    twin.database_id = active.database_id
+    twin.elastic_pool_id = active.elastic_pool_id
+    twin.app_service_site_id = active.site_id
+    twin.app_service_plan_id = ""
+    setattr(twin, "save", _never_saved)  # noqa: B010 - shadows the model's method on purpose
+    return twin
+
+
+def _never_saved(*args: Any, **kwargs: Any) -> NoReturn:
+    raise RuntimeError("monitoring's view of a tenant away from home is never saved")
+
+
 @dataclass
 class Fleet:
     tenants: list[Tenant]
 
     def __post_init__(self) -> None:
+        self.tenants = [watched(t) for t in self.tenants]
         self.by_site = {t.app_service_site_id.lower(): t for t in self.tenants}
         self.by_plan: dict[str, list[Tenant]] = defaultdict(list)
         self.by_server: dict[str, list[Tenant]] = defaultdict(list)

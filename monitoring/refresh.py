@@ -78,11 +78,16 @@ def _healths(tenants: list[Tenant], skip: set[str]) -> dict[int, TenantHealth]:
     )
     missing = [TenantHealth(tenant=t) for t in tenants if t.pk not in existing]
     TenantHealth.objects.bulk_create(missing, ignore_conflicts=True)
-    return (
+    healths = (
         TenantHealth.objects.select_related("tenant")
         .defer(*sorted(skip))
         .in_bulk([t.pk for t in tenants])
     )
+    # Rules read the tenant the refresh watched (the copy it runs on now, `fleet.watched`).
+    by_pk = {t.pk: t for t in tenants}
+    for pk, health in healths.items():
+        health.tenant = by_pk[pk]
+    return healths
 
 
 def write(fleet: Fleet, results: dict[str, SourceResult], now: datetime) -> dict[str, Any]:

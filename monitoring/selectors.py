@@ -74,7 +74,8 @@ def tenant_snapshot(user: User | AnonymousUser, slug: str) -> TenantSnapshot:
     """The tenant's snapshot if the person may see it (404 otherwise, 403 without the role)."""
     tenant = tenant_for_user(user, slug)
     health = TenantHealth.objects.filter(tenant=tenant).first()
-    pool = PoolSnapshot.objects.filter(pool_id=tenant.elastic_pool_id.lower()).first()
+    # The pool of the copy it runs on now (its Australia Southeast pool after a failover).
+    pool = PoolSnapshot.objects.filter(pool_id=tenant.active.elastic_pool_id.lower()).first()
     since = timezone.now() - timedelta(days=TIMELINE_DAYS)
     return TenantSnapshot(
         tenant=tenant,

@@ -11,10 +11,13 @@ from django.utils import timezone
 
 from backups.services import RestoreRequest, restore_plan
 from dr.failover import tier_progress
+from monitoring.models import RefreshRun, TenantHealth
+from monitoring.services import fleet_refresh
 from operations.models import Operation
 from portal import roles
 from portal.azure import dr as azure_dr
 from portal.models import AuditEvent
+from portal.resource_ids import name_of
 from tenants.models import Tenant
 from tests.dr.failover_fleet import (
     assess_then_down,
@@ -182,3 +185,25 @@ def test_a_restore_after_the_failover_acts_on_the_copy_the_tenant_runs_on(down):
     assert plan.parameters["database_id"].lower() == moved.active.database_id.lower()
     assert plan.parameters["site_id"] == moved.active.site_id
     assert plan.parameters["geo_server_id"] is None
+
+
+def test_status_follows_a_failed_over_tenant_to_the_copy_it_runs_on(down, client, admin_user):
+    """Monitoring watches the copy a tenant runs on: during the outage its home is unreadable,
+    yet its status comes from the standby and the Southeast database, which are healthy."""
+    moved_slug = next(t["slug"] for t in down.tenants if not t["seeded_issues"])
+    drive(declared_and_approved(), seconds=180)
+    moved = Tenant.objects.get(slug=moved_slug)
+    assert not moved.active.at_home
+
+    fleet_refresh(kind=RefreshRun.Kind.HOT, tenants=[moved])
+
+    health = TenantHealth.objects.get(tenant=moved)
+    assert (health.app_state, health.db_status) == ("Running", "Online")
+    assert health.region == "australiasoutheast"
+    assert health.pool_name == name_of(moved.active.elastic_pool_id)
+    assert health.status == "healthy", health.reasons
+    moved.refresh_from_db()
+    assert moved.database_id != moved.active.database_id  # the catalogue's home is unchanged
+    client.force_login(admin_user)
+    page = client.get(f"/fleet/{moved_slug}/").content.decode()
+    assert name_of(moved.active.elastic_pool_id) in page
