@@ -6,9 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
 from backups.restore_time import describe
 from backups.services import (
@@ -18,9 +16,8 @@ from backups.services import (
     restore_request,
 )
 from operations.management_wait import add_wait_arguments, wait_and_print
-from portal.management.acting import acting_person
+from portal.management.acting import acting_person, tenant_seen_by
 from portal.times import portal_zone
-from tenants.selectors import tenant_for_user
 
 
 class Command(BaseCommand):
@@ -62,12 +59,7 @@ class Command(BaseCommand):
                 "the tenant's slug."
             )
         user = acting_person(options["requested_by"])
-        try:
-            tenant = tenant_for_user(user, options["slug"])
-        except (PermissionDenied, Http404) as exc:  # said the same way: names do not leak
-            raise CommandError(
-                f"{options['requested_by']} cannot see a tenant {options['slug']!r}."
-            ) from exc
+        tenant = tenant_seen_by(user, options["slug"], requested_by=options["requested_by"])
         source = (
             "long_term_backup"
             if options["from_ltr"]

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
 from dr.drills import DrillRefusedError, drill_request
 from dr.models import DrDrill
 from operations.management_wait import add_wait_arguments, wait_and_print
-from portal.management.acting import acting_person
-from tenants.selectors import tenant_for_user
+from portal.management.acting import acting_person, tenant_seen_by
 
 
 class Command(BaseCommand):
@@ -32,14 +29,10 @@ class Command(BaseCommand):
         if not options["reason"].strip():
             raise CommandError("--reason must say why: it goes into the audit trail.")
         user = acting_person(options["requested_by"])
-        tenants = []
-        for slug in dict.fromkeys(options["tenant"]):
-            try:
-                tenants.append(tenant_for_user(user, slug))
-            except (PermissionDenied, Http404) as exc:  # said the same way: names do not leak
-                raise CommandError(
-                    f"{options['requested_by']} cannot see a tenant {slug!r}."
-                ) from exc
+        tenants = [
+            tenant_seen_by(user, slug, requested_by=options["requested_by"])
+            for slug in dict.fromkeys(options["tenant"])
+        ]
         try:
             operation = drill_request(
                 tenants=tenants, user=user, reason=options["reason"], ticket=options["ticket"]

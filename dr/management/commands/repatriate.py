@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
 from dr.models import DrRepatriation
 from dr.repatriation import RepatriationRefusedError, repatriation_request
 from dr.selectors import dr_fleet_for_user
 from operations.management_wait import add_wait_arguments, wait_and_print
-from portal.management.acting import acting_person
+from portal.management.acting import acting_person, tenant_seen_by
 from tenants.models import Tenant
-from tenants.selectors import tenant_for_user
 
 
 class Command(BaseCommand):
@@ -40,15 +37,10 @@ class Command(BaseCommand):
             if not tenants:
                 raise CommandError(f"No tenant of tier {options['tier']} runs away from home.")
             return tenants
-        found = []
-        for slug in dict.fromkeys(options["tenant"]):
-            try:
-                found.append(tenant_for_user(user, slug))
-            except (PermissionDenied, Http404) as exc:  # said the same way: names do not leak
-                raise CommandError(
-                    f"{options['requested_by']} cannot see a tenant {slug!r}."
-                ) from exc
-        return found
+        return [
+            tenant_seen_by(user, slug, requested_by=options["requested_by"])
+            for slug in dict.fromkeys(options["tenant"])
+        ]
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["reason"].strip():

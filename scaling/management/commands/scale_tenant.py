@@ -6,21 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import Http404
 
 from operations.management_wait import add_wait_arguments, wait_and_print
 from operations.services import OperationRefusedError
 from portal.azure.errors import AzureError
-from portal.management.acting import acting_person
+from portal.management.acting import acting_person, tenant_seen_by
 from scaling.services import (
     database_move_plan,
     database_move_request,
     plan_scale_plan,
     plan_scale_request,
 )
-from tenants.selectors import tenant_for_user
 
 
 class Command(BaseCommand):
@@ -47,12 +44,7 @@ class Command(BaseCommand):
         if sum(chosen) != 1:
             raise CommandError("Choose one of --plan (with --instances), --to-pool or --to-sku.")
         user = acting_person(options["requested_by"])
-        try:
-            tenant = tenant_for_user(user, options["slug"])
-        except (PermissionDenied, Http404) as exc:
-            raise CommandError(
-                f"{options['requested_by']} cannot see a tenant {options['slug']!r}."
-            ) from exc
+        tenant = tenant_seen_by(user, options["slug"], requested_by=options["requested_by"])
         try:
             if options["plan"]:
                 plan = plan_scale_plan(
