@@ -24,10 +24,7 @@ BASE = Path(__file__).resolve().parent.parent
 PARTS = (
     "dashboard", "search", "audit", "refresh", "restore", "repatriation", "failover", "engine",
 )  # fmt: skip
-# The region failover fails the whole benchmark fleet over twice; on 2 cores that takes about
-# 15 minutes at 300 tenants and over an hour per way at 2,000 (docs/dr.md), so `make bench`
-# leaves it out: `python -m bench --only failover --tenants 300` measures it on its own.
-DEFAULT_PARTS = frozenset(PARTS) - {"failover"}
+DEFAULT_PARTS = frozenset(PARTS)
 
 
 def parts(value: str) -> frozenset[str]:
@@ -114,19 +111,19 @@ def main() -> int:
         "--only",
         type=parts,
         default=DEFAULT_PARTS,
-        help=f"comma-separated parts to measure ({','.join(PARTS)}); default all but failover",
+        help=f"comma-separated parts to measure ({','.join(PARTS)}); default all",
     )
     parser.add_argument(
         "--restore-seconds",
         type=float,
-        default=15.0,
+        default=20.0,
         help="failover: how long each geo-restore takes in the emulator (Azure's take minutes "
         "to hours)",
     )
     parser.add_argument(
         "--naive-sample",
         type=int,
-        default=400,
+        default=300,
         help="failover: about how many tenants the naive way fails over (every n-th in catalogue "
         "order; its times are extrapolated to the fleet); 0 skips it",
     )

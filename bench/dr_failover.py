@@ -333,7 +333,7 @@ def _readiness() -> None:
 
 
 def measure(
-    emulator: Any, *, restore_seconds: float = 15.0, naive_sample: int = 400, threads: int = 10
+    emulator: Any, *, restore_seconds: float = 20.0, naive_sample: int = 300, threads: int = 10
 ) -> list[Figure]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group

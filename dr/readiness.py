@@ -149,18 +149,27 @@ class Claim:
 
 
 def plan_pools(claims: list[Claim], pools: list[PoolRoom]) -> dict[str, PoolRoom | None]:
-    """Place each database (tier 1 first, then largest first) into the Ready pool with the most
-    room left; a database that fits nowhere gets None. The same order a failover uses, so a
-    tier-1 tenant is never shown ready on room a tier-3 tenant would have taken."""
+    """Place each database (tier 1 first, then largest first) into the Ready pool with room for
+    it that has the fewest databases planned so far (then the most room); a database that fits
+    nowhere gets None. The same order a failover uses, so a tier-1 tenant is never shown ready
+    on room a tier-3 tenant would have taken.
+
+    Spread, not packed into the roomiest pool: Azure restores at most 4 databases at once into
+    one pool, so a failover of a server's tenants planned into one pool would restore them 4 at
+    a time while its other pools stood idle (and a pool sized like its primary twin would take
+    several pools' databases)."""
     room = {pool.id: pool.free_bytes for pool in pools if pool.state in ("Ready", "")}
+    planned = dict.fromkeys(room, 0)
     by_id = {pool.id: pool for pool in pools}
     placed: dict[str, PoolRoom | None] = {}
     for claim in sorted(claims, key=lambda c: (c.tier, -c.database_bytes, c.slug)):
-        best = max(room, key=lambda pid: room[pid], default=None)
-        if best is None or room[best] < claim.database_bytes:
+        fits = [pid for pid in room if room[pid] >= claim.database_bytes]
+        if not fits:
             placed[claim.slug] = None
             continue
+        best = min(fits, key=lambda pid: (planned[pid], -room[pid]))
         room[best] -= claim.database_bytes
+        planned[best] += 1
         placed[claim.slug] = by_id[best]
     return placed
 

@@ -25,15 +25,18 @@ MIN_LOOK_SECONDS = 0.2
 
 
 def sibling_restore_seconds(context: StepContext) -> float | None:
-    """How long the same step took in the parent's most recently finished children (None
-    for an operation without a parent, or before any sibling finished the step)."""
+    """How long the same step (key and label) took in the parent's most recently finished
+    children (None for an operation without a parent, or before any sibling finished it)."""
     parent_id = context.operation.parent_id
     if parent_id is None:
         return None
     rows = (
         OperationStep.objects.filter(
             operation__parent_id=parent_id,
+            # The same step of the same plan: a failover by replication link has a step
+            # "restore" too, but its work (and length) is another.
             key=context.step.key,
+            label=context.step.label,
             state=OperationStep.State.SUCCEEDED,
             started_at__isnull=False,
             finished_at__isnull=False,

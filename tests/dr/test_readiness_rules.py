@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -98,6 +99,17 @@ def test_the_pool_plan_places_tier_one_first_and_refuses_what_does_not_fit():
     assert placed["t1"] is not None and placed["t1"].id == "/a"
     assert placed["t2"] is not None and placed["t2"].id == "/b"
     assert placed["t3"] is None
+
+
+def test_the_pool_plan_spreads_a_servers_databases_over_its_pools_instead_of_filling_the_roomiest():
+    pools = [
+        PoolRoom("/big", "big", "Ready", 500 * GB),
+        PoolRoom("/small", "small", "Ready", 50 * GB),
+    ]
+    claims = [Claim(f"t{n}", 1 + n % 3, GB) for n in range(8)]
+    placed = plan_pools(claims, pools)
+    by_pool = Counter(p.id for p in placed.values() if p is not None)
+    assert by_pool == {"/big": 4, "/small": 4}
 
 
 def test_the_pool_plan_skips_pools_that_are_not_ready():

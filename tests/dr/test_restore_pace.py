@@ -41,7 +41,14 @@ def test_an_hour_long_restore_is_looked_at_no_more_often_than_usual_once_it_over
     assert next_look_seconds(elapsed=3601.0, expected=3600.0, longest=USUAL) == USUAL
 
 
-def _child(parent, tenant, *, restore_seconds=None, state=OperationStep.State.SUCCEEDED):
+def _child(
+    parent,
+    tenant,
+    *,
+    restore_seconds=None,
+    state=OperationStep.State.SUCCEEDED,
+    label="Geo-restore the database into the paired pool",
+):
     child = Operation.objects.create(
         kind="tenant_failover",
         subject_id=tenant.slug,
@@ -57,7 +64,7 @@ def _child(parent, tenant, *, restore_seconds=None, state=OperationStep.State.SU
         operation=child,
         position=2,
         key="restore",
-        label="Geo-restore",
+        label=label,
         state=state,
         started_at=started,
         finished_at=started + timedelta(seconds=restore_seconds) if restore_seconds else None,
@@ -65,7 +72,7 @@ def _child(parent, tenant, *, restore_seconds=None, state=OperationStep.State.SU
 
 
 @pytest.mark.django_db
-def test_the_expectation_is_the_shortest_restore_among_the_siblings_that_finished_it():
+def test_the_expectation_is_the_shortest_of_the_same_step_among_the_siblings_that_finished_it():
     admin = UserFactory()
     parent = Operation.objects.create(
         kind="region_failover",
@@ -75,10 +82,13 @@ def test_the_expectation_is_the_shortest_restore_among_the_siblings_that_finishe
         requested_by=admin,
         reason="test",
     )
-    tenants = [TenantFactory() for _ in range(4)]
+    tenants = [TenantFactory() for _ in range(5)]
     _child(parent, tenants[0], restore_seconds=21.5)
     _child(parent, tenants[1], restore_seconds=20.2)
     _child(parent, tenants[2], state=OperationStep.State.RUNNING)
+    # Another kind of work under the same step key (a replication link failed over): not
+    # a restore to compare with.
+    _child(parent, tenants[4], restore_seconds=8.0, label="Fail over the replication link")
     looking = _child(parent, tenants[3], state=OperationStep.State.RUNNING)
     context = StepContext(looking.operation, looking, "run", lambda pk, countdown: None)
     assert sibling_restore_seconds(context) == pytest.approx(20.2)
