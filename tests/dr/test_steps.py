@@ -192,8 +192,9 @@ def test_a_link_failover_whose_first_run_died_before_recording_it_is_not_begun_a
     azure_emulator, replicated, support
 ):
     tenant, secondary_id = replicated
-    # Long enough that the resumed run finds Azure's failover still running.
-    azure_emulator.control("POST", "lro", {"operation": "replication_links.*", "seconds": 4})
+    # Long enough that the resumed run finds Azure's failover still running, even on a
+    # loaded machine (4 s was seen to end before the resumed run looked).
+    azure_emulator.control("POST", "lro", {"operation": "replication_links.*", "seconds": 10})
     with registered(LINK_FAILOVER):
         operation = operation_request(
             kind=LINK_KIND,
