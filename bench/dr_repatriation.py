@@ -64,12 +64,14 @@ def _finished(operation: Any, timeout: float) -> Any:
     raise RuntimeError(f"operation #{operation.pk} still running after {timeout:.0f} s")
 
 
-def _movable(count: int) -> list[Any]:
-    """Tenants a geo-restore failover brings up (ready, not by a replication link)."""
+def _movable(count: int, healthy: set[str]) -> list[Any]:
+    """Tenants a geo-restore failover brings up (ready, not by a replication link) whose home
+    app is healthy (`healthy`: slugs seeded with no issue; a home app the seed made fail its
+    health check rightly fails the repatriation's verify step)."""
     from dr.models import DrReadiness
 
     rows = (
-        DrReadiness.objects.filter(ready=True, geo_secondary_id="")
+        DrReadiness.objects.filter(ready=True, geo_secondary_id="", tenant__slug__in=healthy)
         .exclude(standby_site_id="")
         .select_related("tenant")
         .order_by("tenant__slug")
@@ -133,7 +135,8 @@ def measure(emulator: Any, *, seeding_seconds: float = 10.0, threads: int = 4) -
     admin = get_user_model().objects.create_user("bench-repat-ada", is_staff=True)
     admin.groups.add(Group.objects.get(name="Admins"))
     _ready_fleet()
-    ours_tenant, naive_tenant = _movable(2)
+    healthy = {t["slug"] for t in emulator.demo["fleet"]["tenants"] if not t["seeded_issues"]}
+    ours_tenant, naive_tenant = _movable(2, healthy)
     workers = Workers(threads)
     try:
         _fail_over(emulator, [ours_tenant, naive_tenant], admin, workers)
