@@ -7,7 +7,14 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTSIDE = re.compile(r"\.\./shared|/work/|AZURE_FACTS|(?<![\w/])(DESIGN|STYLE)\.md")
+# Assembled from pieces so this file does not itself contain what it looks for.
+_PARTS = [
+    r"\.\./" + "shared",
+    "/" + "work" + "/",
+    "AZURE" + "_FACTS",
+    r"(?<![\w/])(DESIGN|STYLE)\.md",
+]
+OUTSIDE = re.compile("|".join(_PARTS))
 
 
 def test_no_tracked_file_refers_to_documents_outside_the_repository():
