@@ -191,14 +191,6 @@ def unfinished_repatriation(tenant: Tenant) -> Operation | None:
     return last if last.checkpoint.get("failover_done_at") else None
 
 
-def tenants_away(*, tier: int | None = None) -> list[Tenant]:
-    """Tenants running away from home (optionally of one DR tier), tier 1 first."""
-    away = Tenant.objects.exclude(active_database_id="")
-    if tier is not None:
-        away = away.filter(dr_tier=tier)
-    return list(away.order_by("dr_tier", "slug"))
-
-
 def repatriation_request(
     *,
     tenants: list[Tenant],

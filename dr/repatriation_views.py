@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dr.repatriation import RepatriationRefusedError, repatriation_request
-from dr.selectors import dr_fleet_for_user
+from dr.selectors import tenants_away_for_user
 from portal.roles import APPROVE_OPERATION
 from tenants.models import Tenant
 
@@ -55,7 +55,7 @@ def repatriation_request_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not isinstance(user, User) or not user.has_perm(APPROVE_OPERATION):
         raise PermissionDenied("Only admins may bring tenants home.")
-    away = dr_fleet_for_user(user).exclude(active_database_id="")
+    away = tenants_away_for_user(user)
     form = RepatriationForm(request.POST, slugs=list(away.values_list("slug", flat=True)))
     if not form.is_valid():
         messages.error(request, f"Nothing was requested: {_problems(form)}")

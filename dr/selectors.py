@@ -20,6 +20,12 @@ def dr_fleet_for_user(user: User | AnonymousUser) -> QuerySet[Tenant]:
     return tenants_visible_to(user).select_related("dr_readiness")
 
 
+def tenants_away_for_user(user: User | AnonymousUser) -> QuerySet[Tenant]:
+    """The person's tenants running away from home (failed over), tier 1 first: the ones
+    "Bring home" offers."""
+    return dr_fleet_for_user(user).exclude(active_database_id="").order_by("dr_tier", "slug")
+
+
 @dataclass(frozen=True)
 class TierCount:
     tier: int

@@ -15,6 +15,7 @@ from dr.selectors import (
     dr_fleet_for_user,
     last_drill,
     last_repatriation,
+    tenants_away_for_user,
     tier_counts,
     with_last_drill,
 )
@@ -61,7 +62,7 @@ def readiness(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     # Tenants running away from home: few (a failover's worth at most), listed for "Bring home".
-    away = list(fleet.exclude(active_database_id="").order_by("dr_tier", "slug"))
+    away = list(tenants_away_for_user(request.user))
     context = {
         "last_drill": last_drill(fleet),
         "can_drill": request.user.has_perm(REQUEST_RESTORE),

@@ -48,7 +48,7 @@ class Command(BaseCommand):
         wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])
         for drill in DrDrill.objects.filter(
             tenant__in=tenants, requested_at__gte=operation.created_at
-        ):
+        ).select_related("tenant"):
             rpo = (
                 f"{drill.rpo_seconds / 60:.0f} min" if drill.rpo_seconds is not None else "unknown"
             )

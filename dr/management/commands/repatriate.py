@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dr.models import DrRepatriation
 from dr.repatriation import RepatriationRefusedError, repatriation_request
-from dr.selectors import dr_fleet_for_user
+from dr.selectors import tenants_away_for_user
 from operations.management_wait import add_wait_arguments, wait_and_print
 from portal.management.acting import acting_person, tenant_seen_by
 from tenants.models import Tenant
@@ -32,8 +32,7 @@ class Command(BaseCommand):
 
     def _tenants(self, options: dict[str, Any], user: Any) -> list[Tenant]:
         if options["tier"] is not None:
-            away = dr_fleet_for_user(user).exclude(active_database_id="")
-            tenants = list(away.filter(dr_tier=options["tier"]).order_by("slug"))
+            tenants = list(tenants_away_for_user(user).filter(dr_tier=options["tier"]))
             if not tenants:
                 raise CommandError(f"No tenant of tier {options['tier']} runs away from home.")
             return tenants
@@ -62,7 +61,7 @@ class Command(BaseCommand):
         wait_and_print(operation, self.stdout, timeout_seconds=options["wait_timeout"])
         for done in DrRepatriation.objects.filter(
             tenant__in=tenants, switch_started_at__gte=operation.created_at
-        ):
+        ).select_related("tenant"):
             cleanups = ", ".join(
                 f"#{pk}"
                 for pk in (done.away_cleanup_operation_id, done.aside_cleanup_operation_id)
